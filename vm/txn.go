@@ -1,0 +1,400 @@
+package vm
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// txn is the bookkeeping of one running transaction. Slot writes are not
+// logged (gopher-lua cannot observe them); they are found at commit by
+// comparing loaded tables with their shadows. Metadata changes made through
+// Go (names, prototypes, trait compositions) log an undo function.
+type txn struct {
+	undo     []func()
+	compiled []*lua.FunctionProto
+}
+
+func (v *VM) begin() { v.tx = &txn{} }
+
+// InTransaction reports whether a transaction is running.
+func (v *VM) InTransaction() bool { return v.tx != nil }
+
+// changed reports whether o's data differs from its shadow.
+func (o *Object) changed() bool {
+	if o.faulted || o.oid == 0 {
+		return false
+	}
+	d := o.data()
+	n := 0
+	d.ForEach(func(_, _ lua.LValue) { n++ })
+	if n != len(o.shadow) {
+		return true
+	}
+	for _, e := range o.shadow {
+		if d.RawGet(e.k) != e.v {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Object) snapshot() {
+	d := o.data()
+	o.shadow = o.shadow[:0]
+	d.ForEach(func(k, val lua.LValue) { o.shadow = append(o.shadow, kv{k, val}) })
+}
+
+// restore refills o's table from its shadow, keeping the table's identity.
+func (o *Object) restore() {
+	d := o.data()
+	var keys []lua.LValue
+	d.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+	for _, k := range keys {
+		d.RawSet(k, lua.LNil)
+	}
+	for _, e := range o.shadow {
+		d.RawSet(e.k, e.v)
+	}
+}
+
+func (v *VM) rollback() {
+	tx := v.tx
+	v.tx = nil
+	if tx == nil {
+		return
+	}
+	for _, o := range v.objs {
+		if o.changed() {
+			o.restore()
+			if o.kind == KindTrait {
+				v.refreshUsers(o)
+			}
+		}
+	}
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	v.forget(tx)
+}
+
+// forget drops the source records of functions compiled in tx that no
+// committed method keeps.
+func (v *VM) forget(tx *txn) {
+	for _, p := range tx.compiled {
+		if info := v.srcs[p]; info != nil && !info.pinned {
+			delete(v.srcs, p)
+		}
+	}
+}
+
+// CommitError says why a transaction could not be committed.
+type CommitError struct {
+	Path   string // where the offending value sits, e.g. Account.log[3]
+	Reason string
+	Err    error
+}
+
+func (e *CommitError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("commit failed: %s", e.Reason)
+	}
+	return fmt.Sprintf("commit failed: cannot persist %s: %s", e.Path, e.Reason)
+}
+
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// commit writes everything the transaction changed as one batch.
+func (v *VM) commit() error {
+	tx := v.tx
+	enc := &encoder{v: v, paths: map[*Object]string{}, now: time.Now().UTC()}
+	for _, o := range v.objs {
+		if o.faulted {
+			continue
+		}
+		if o.metaDirty || o.changed() {
+			enc.enqueue(o, o.pathName())
+		}
+	}
+	var err error
+	for i := 0; i < len(enc.queue) && err == nil; i++ {
+		err = enc.encode(enc.queue[i])
+	}
+	if err == nil && len(enc.queue) > 0 {
+		err = v.store.Commit(&Batch{Puts: enc.recs, History: enc.history, NextOID: v.nextOID})
+		if err != nil {
+			err = &Error{Kind: "CommitError", Message: "commit failed: " + err.Error(), Err: err}
+		}
+	}
+	if err != nil {
+		for _, o := range enc.fresh {
+			delete(v.objs, o.oid)
+			o.oid, o.pending = 0, false
+			if o.kind == KindTable {
+				delete(v.byTable, o.t)
+			}
+		}
+		v.tx = tx
+		v.rollback()
+		if ce, ok := err.(*CommitError); ok {
+			return &Error{Kind: "CommitError", Message: ce.Error(), Err: ce}
+		}
+		return err
+	}
+	for _, o := range enc.queue {
+		o.pending = false
+		o.metaDirty = false
+		o.snapshot()
+		v.objs[o.oid] = o
+		if o.kind == KindTable {
+			v.byTable[o.t] = o
+		}
+	}
+	v.tx = nil
+	v.forget(tx)
+	return nil
+}
+
+func (o *Object) pathName() string {
+	if o.name != "" {
+		return o.name
+	}
+	if o.oid == LobbyOID {
+		return "Lobby"
+	}
+	return fmt.Sprintf("%s (object %d)", o.DisplayName(), o.oid)
+}
+
+type encoder struct {
+	v       *VM
+	queue   []*Object
+	fresh   []*Object // given an OID by this commit
+	paths   map[*Object]string
+	recs    []*Record
+	history []MethodChange
+	now     time.Time
+}
+
+func (e *encoder) enqueue(o *Object, path string) {
+	if _, ok := e.paths[o]; ok {
+		return
+	}
+	e.paths[o] = path
+	e.queue = append(e.queue, o)
+}
+
+func (e *encoder) encode(o *Object) error {
+	v := e.v
+	path := e.paths[o]
+	rec := &Record{OID: o.oid, Kind: o.kind, Name: o.name}
+	if o.proto != nil {
+		rec.Proto = o.proto.oid
+		if rec.Proto == 0 {
+			r, err := e.ref(o.proto, path+" (its prototype)")
+			if err != nil {
+				return err
+			}
+			rec.Proto = r
+		}
+	}
+	for _, u := range o.traits {
+		r, err := e.ref(u.trait, path+" (trait)")
+		if err != nil {
+			return err
+		}
+		rec.Traits = append(rec.Traits, TraitUse{Trait: r, Exclude: u.exclude, Aliases: u.aliases})
+	}
+	var err error
+	o.data().ForEach(func(k, val lua.LValue) {
+		if err != nil {
+			return
+		}
+		sp := slotPath(path, k)
+		var ks, vs Value
+		if ks, err = e.value(k, o, sp+" (a key)", false); err != nil {
+			return
+		}
+		vs, err = e.value(val, o, sp, true)
+		rec.Slots = append(rec.Slots, Slot{ks, vs})
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(rec.Slots, func(i, j int) bool { return lessValue(rec.Slots[i].Key, rec.Slots[j].Key) })
+	e.recs = append(e.recs, rec)
+	if o.kind != KindTable {
+		e.methodHistory(o)
+	}
+	return nil
+}
+
+func (e *encoder) methodHistory(o *Object) {
+	old := map[string]lua.LValue{}
+	for _, s := range o.shadow {
+		if k, ok := s.k.(lua.LString); ok {
+			if _, isFn := s.v.(*lua.LFunction); isFn {
+				old[string(k)] = s.v
+			}
+		}
+	}
+	cur := map[string]lua.LValue{}
+	o.data().ForEach(func(k, val lua.LValue) {
+		if ks, ok := k.(lua.LString); ok {
+			if _, isFn := val.(*lua.LFunction); isFn {
+				cur[string(ks)] = val
+			}
+		}
+	})
+	add := func(sel string, before, after lua.LValue) {
+		bs, as := e.v.sourceOf(before), e.v.sourceOf(after)
+		if bs == as {
+			return
+		}
+		e.history = append(e.history, MethodChange{Owner: o.oid, Selector: sel, Time: e.now, Author: e.v.author, Old: bs, New: as})
+	}
+	for sel, fn := range cur {
+		if old[sel] != fn {
+			add(sel, old[sel], fn)
+		}
+	}
+	for sel, fn := range old {
+		if _, ok := cur[sel]; !ok {
+			add(sel, fn, nil)
+		}
+	}
+	sort.Slice(e.history, func(i, j int) bool {
+		a, b := e.history[i], e.history[j]
+		if a.Owner != b.Owner {
+			return a.Owner < b.Owner
+		}
+		return a.Selector < b.Selector
+	})
+}
+
+// sourceOf is the source of a method value, "" for none.
+func (v *VM) sourceOf(val lua.LValue) string {
+	fn, ok := val.(*lua.LFunction)
+	if !ok || fn == nil {
+		return ""
+	}
+	if fn.IsG {
+		if n := v.primNames[fn]; n != "" {
+			return "-- primitive " + n
+		}
+		return ""
+	}
+	if info := v.srcs[fn.Proto]; info != nil {
+		return info.source
+	}
+	return ""
+}
+
+func slotPath(path string, k lua.LValue) string {
+	switch x := k.(type) {
+	case lua.LString:
+		if isIdent(string(x)) {
+			return path + "." + string(x)
+		}
+		return path + "[" + strconv.Quote(string(x)) + "]"
+	case lua.LNumber:
+		return path + "[" + x.String() + "]"
+	}
+	return path + "[" + k.Type().String() + "]"
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ref returns the OID of o, giving it one (and queueing it) if it is new.
+func (e *encoder) ref(o *Object, path string) (OID, error) {
+	if o.oid != 0 {
+		return o.oid, nil
+	}
+	o.oid = e.v.newOID()
+	o.pending = true
+	e.fresh = append(e.fresh, o)
+	e.enqueue(o, path)
+	return o.oid, nil
+}
+
+func (e *encoder) value(val lua.LValue, owner *Object, path string, isSlot bool) (Value, error) {
+	v := e.v
+	switch x := val.(type) {
+	case *lua.LNilType:
+		return Value{}, nil
+	case lua.LBool:
+		if x {
+			return Value{Kind: VTrue}, nil
+		}
+		return Value{Kind: VFalse}, nil
+	case lua.LNumber:
+		if math.IsNaN(float64(x)) && !isSlot {
+			return Value{}, &CommitError{Path: path, Reason: "NaN cannot be a key"}
+		}
+		return Value{Kind: VNumber, Num: float64(x)}, nil
+	case lua.LString:
+		return Value{Kind: VString, Str: string(x)}, nil
+	case *lua.LTable:
+		o := v.objectOf(x)
+		if o == nil {
+			if x.Metatable != lua.LNil {
+				return Value{}, &CommitError{Path: path, Reason: "a table with a metatable cannot persist (make it an object with Object:clone())"}
+			}
+			o = &Object{vm: v, kind: KindTable, t: x}
+			v.byTable[x] = o
+		}
+		id, err := e.ref(o, path)
+		return Value{Kind: VRef, Ref: id}, err
+	case *lua.LFunction:
+		if owner.kind == KindTable || !isSlot {
+			return Value{}, &CommitError{Path: path, Reason: "a function in a plain table cannot persist; only objects and traits hold methods"}
+		}
+		if x.IsG {
+			if n := v.primNames[x]; n != "" {
+				return Value{Kind: VPrimitive, Str: n}, nil
+			}
+			return Value{}, &CommitError{Path: path, Reason: "a Go builtin function cannot persist as a method"}
+		}
+		if x.Proto.NumUpvalues > 0 {
+			return Value{}, &CommitError{Path: path, Reason: fmt.Sprintf("the function is a closure over local variable(s) %s; methods cannot capture locals (make them slots, or define the function at top level)", strings.Join(x.Proto.DbgUpvalues, ", "))}
+		}
+		info := v.srcs[x.Proto]
+		if info == nil {
+			return Value{}, &CommitError{Path: path, Reason: "the function has no known source (was it made by loadstring?)"}
+		}
+		info.pinned = true
+		return Value{Kind: VMethod, Str: info.source}, nil
+	default:
+		return Value{}, &CommitError{Path: path, Reason: fmt.Sprintf("a %s cannot persist", val.Type())}
+	}
+}
+
+// lessValue orders keys deterministically: booleans, numbers, strings, refs.
+func lessValue(a, b Value) bool {
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	switch a.Kind {
+	case VNumber:
+		return a.Num < b.Num
+	case VString, VMethod, VPrimitive:
+		return a.Str < b.Str
+	case VRef:
+		return a.Ref < b.Ref
+	}
+	return false
+}
