@@ -140,6 +140,14 @@ var tricky = []string{
 	"for i = 1, 2, function() end do end",
 	"t[function() end] = function() end",
 	"a, b = function() end, function() end",
+	"x = 1e\n5 function f() end",
+	"x = 1E-5 y = 08 function f() end",
+	"x = 'a\\\r\nb' function f()\nend",
+	"x = 'a\\\n\rb' function f()\nend",
+	"x = [==[ ]=] ]===] ]==] function f() end",
+	"f{function() end} f'x' f[[y]]",
+	"x = a[ [[s]] ] function f() end",
+	"local function f\n() end",
 }
 
 func TestInvariant(t *testing.T) {
