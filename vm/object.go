@@ -18,17 +18,17 @@ type Object struct {
 	t    *lua.LTable // identity; slots and own methods, raw (empty proxy for traits)
 	mt   *lua.LTable // private metatable (objects and traits)
 
-	methods *lua.LTable // traits: the methods behind the proxy
-	flat    *lua.LTable // objects with traits: flattened trait methods
-	proto   *Object
-	name    string
-	traits  []traitUse
+	methods   *lua.LTable // traits: the methods behind the proxy
+	flat      *lua.LTable // objects with traits: flattened trait methods
+	proto     *Object
+	name      string
+	traits    []traitUse
 	conflicts map[string][]string // selector -> trait names, for objects with traits
 
-	faulted   bool   // not loaded yet: t is an empty table with a fault metatable
-	shadow    []kv   // contents at the last commit (persistent objects)
-	metaDirty bool   // proto, name or traits changed in this transaction
-	pending   bool   // OID assigned by a commit in progress
+	faulted   bool                 // not loaded yet: t is an empty table with a fault metatable
+	shadow    []kv                 // contents at the last commit (persistent objects)
+	metaDirty bool                 // proto, name or traits changed in this transaction
+	pending   bool                 // OID assigned by a commit in progress
 	users     map[*Object]struct{} // traits: loaded objects that use this trait
 }
 

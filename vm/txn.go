@@ -189,7 +189,6 @@ func (e *encoder) enqueue(o *Object, path string) {
 }
 
 func (e *encoder) encode(o *Object) error {
-	v := e.v
 	path := e.paths[o]
 	rec := &Record{OID: o.oid, Kind: o.kind, Name: o.name}
 	if o.proto != nil {

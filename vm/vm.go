@@ -43,7 +43,7 @@ type VM struct {
 	env      *lua.LTable // globals of image code: always empty, see env.go
 	builtins *lua.LTable // the standard library visible to image code
 
-	objs    map[OID]*Object        // loaded or faulting persistent objects
+	objs    map[OID]*Object         // loaded or faulting persistent objects
 	byTable map[*lua.LTable]*Object // persistent plain tables
 	nextOID OID
 
@@ -61,12 +61,13 @@ type VM struct {
 
 	lobby, object, trait, message, errorProto, mnu *Object
 
-	faultMeta   *lua.LTable // shared functions of fault metatables
-	objectIndex *lua.LFunction
-	missFn      *lua.LFunction
-	tostringFn  *lua.LFunction
-	traitSetFn  *lua.LFunction
-	handlerFn   *lua.LFunction
+	mirrorMethods *lua.LTable
+	faultMeta     *lua.LTable // shared functions of fault metatables
+	objectIndex   *lua.LFunction
+	missFn        *lua.LFunction
+	tostringFn    *lua.LFunction
+	traitSetFn    *lua.LFunction
+	handlerFn     *lua.LFunction
 }
 
 // ErrNoImage is returned by Open when the store holds no Lobby.
