@@ -43,6 +43,7 @@ func (v *VM) createKernel() error {
 		transcript.name = "Transcript"
 		set(transcript, "show", "Transcript>>show")
 		set(transcript, "cr", "Transcript>>cr")
+		v.builtins.RawSetString("Lobby", v.lobby.t)
 		for _, o := range []*Object{v.object, v.trait, v.message, v.errorProto, v.mnu, transcript} {
 			v.lobby.t.RawSetString(o.name, o.t)
 		}
@@ -61,6 +62,7 @@ func (v *VM) bootKernel() error {
 	if err := v.lobby.ensure(); err != nil {
 		return fmt.Errorf("image: cannot load the Lobby: %w", err)
 	}
+	v.builtins.RawSetString("Lobby", v.lobby.t)
 	v.object = get(ObjectOID)
 	v.trait = get(TraitOID)
 	v.message = get(MessageOID)

@@ -30,6 +30,10 @@ type Object struct {
 	metaDirty bool                 // proto, name or traits changed in this transaction
 	pending   bool                 // OID assigned by a commit in progress
 	users     map[*Object]struct{} // traits: loaded objects that use this trait
+
+	// Where the object was first found (for error messages).
+	parent    *Object
+	parentKey lua.LValue
 }
 
 type kv struct{ k, v lua.LValue }
@@ -158,6 +162,11 @@ func (v *VM) load(o *Object) error {
 			sel = string(ks)
 		}
 		val := v.decode(s.Val, o, sel)
+		if s.Val.Kind == VRef {
+			if c := v.objs[s.Val.Ref]; c != nil && c.parent == nil && c != o {
+				c.parent, c.parentKey = o, k
+			}
+		}
 		data.RawSet(k, val)
 		o.shadow = append(o.shadow, kv{k, val})
 	}

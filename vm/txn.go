@@ -160,24 +160,40 @@ func (v *VM) commit() error {
 	return nil
 }
 
+// pathName names o for error messages: its global name, or the slot path
+// where it was first found (Account.log[3]), or its kind and OID.
 func (o *Object) pathName() string {
-	if o.name != "" {
+	return o.pathNameDepth(8)
+}
+
+func (o *Object) pathNameDepth(depth int) string {
+	switch {
+	case o.name != "":
 		return o.name
-	}
-	if o.oid == LobbyOID {
+	case o.oid == LobbyOID:
 		return "Lobby"
+	case o.parent == o.vm.lobby && o.parentKey != nil:
+		if s, ok := o.parentKey.(lua.LString); ok && isIdent(string(s)) {
+			return string(s)
+		}
+	}
+	if o.parent != nil && depth > 0 {
+		return slotPath(o.parent.pathNameDepth(depth-1), o.parentKey)
 	}
 	return fmt.Sprintf("%s (object %d)", o.DisplayName(), o.oid)
 }
 
 type encoder struct {
-	v       *VM
-	queue   []*Object
-	fresh   []*Object // given an OID by this commit
-	paths   map[*Object]string
-	recs    []*Record
-	history []MethodChange
-	now     time.Time
+	v *VM
+	// the slot being encoded, to remember where new objects were found
+	parent    *Object
+	parentKey lua.LValue
+	queue     []*Object
+	fresh     []*Object // given an OID by this commit
+	paths     map[*Object]string
+	recs      []*Record
+	history   []MethodChange
+	now       time.Time
 }
 
 func (e *encoder) enqueue(o *Object, path string) {
@@ -186,6 +202,9 @@ func (e *encoder) enqueue(o *Object, path string) {
 	}
 	e.paths[o] = path
 	e.queue = append(e.queue, o)
+	if o.pending {
+		o.parent, o.parentKey = e.parent, e.parentKey
+	}
 }
 
 func (e *encoder) encode(o *Object) error {
@@ -218,7 +237,9 @@ func (e *encoder) encode(o *Object) error {
 		if ks, err = e.value(k, o, sp+" (a key)", false); err != nil {
 			return
 		}
+		e.parent, e.parentKey = o, k
 		vs, err = e.value(val, o, sp, true)
+		e.parent, e.parentKey = nil, nil
 		rec.Slots = append(rec.Slots, Slot{ks, vs})
 	})
 	if err != nil {
