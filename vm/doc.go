@@ -29,6 +29,6 @@
 // asks for help with a message not understood through the NotUnderstood
 // interface, which the agent implements.
 //
-// It may import only the standard library, gopher-lua and its own
-// subpackages (vm/luasrc, vm/bitlib).
+// It may import only the standard library, gopher-lua, package traits (the
+// trait algebra) and its own subpackages (vm/luasrc, vm/bitlib).
 package vm

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/phoenix-image/phoenix/traits"
 )
 
 // Object is the VM's view of one prototype object, trait or persistent plain
@@ -264,52 +266,36 @@ func (v *VM) relink(o *Object) {
 	o.mt.RawSetString("__index", flat)
 }
 
-// flatten composes o's traits into flat and returns the conflicts.
+// flatten composes o's traits into flat (package traits does the algebra)
+// and returns the conflicts. A conflicting selector gets a function that
+// reports the conflict when called.
 func (v *VM) flatten(o *Object, flat *lua.LTable) map[string][]string {
-	type prov struct {
-		fn    lua.LValue
-		trait string
-	}
-	provided := map[string][]prov{}
+	uses := make([]traits.Use[lua.LValue], 0, len(o.traits))
 	for _, tu := range o.traits {
 		tr := tu.trait
 		tr.mustEnsure()
-		excluded := map[string]bool{}
-		for _, e := range tu.exclude {
-			excluded[e] = true
-		}
-		tname := tr.DisplayName()
+		u := traits.Use[lua.LValue]{Name: tr.DisplayName(), Methods: map[string]lua.LValue{}, Exclude: tu.exclude}
 		tr.methods.ForEach(func(k, fn lua.LValue) {
-			s, ok := k.(lua.LString)
-			if !ok || excluded[string(s)] {
-				return
+			if s, ok := k.(lua.LString); ok {
+				u.Methods[string(s)] = fn
 			}
-			provided[string(s)] = append(provided[string(s)], prov{fn, tname})
 		})
-		for _, a := range tu.aliases {
-			if fn := tr.methods.RawGetString(a.Old); fn != lua.LNil {
-				provided[a.New] = append(provided[a.New], prov{fn, tname + "@" + a.Old})
+		if len(tu.aliases) > 0 {
+			u.Aliases = map[string]string{}
+			for _, a := range tu.aliases {
+				u.Aliases[a.New] = a.Old
 			}
 		}
+		uses = append(uses, u)
 	}
-	var conflicts map[string][]string
-	for sel, ps := range provided {
-		if len(ps) == 1 {
-			flat.RawSetString(sel, ps[0].fn)
-			continue
-		}
-		names := make([]string, len(ps))
-		for i, p := range ps {
-			names[i] = p.trait
-		}
-		sort.Strings(names)
-		if conflicts == nil {
-			conflicts = map[string][]string{}
-		}
-		conflicts[sel] = names
+	c := traits.Compose(uses)
+	for sel, fn := range c.Methods {
+		flat.RawSetString(sel, fn)
+	}
+	for sel, names := range c.Conflicts {
 		flat.RawSetString(sel, v.conflictFunction(o, sel, names))
 	}
-	return conflicts
+	return c.Conflicts
 }
 
 func conflictMessage(o *Object, sel string, traits []string) string {

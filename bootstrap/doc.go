@@ -1,0 +1,9 @@
+// Package bootstrap makes and boots images: Genesis builds a fresh image
+// (the VM's kernel objects plus the standard trait library), Boot opens an
+// existing one (the root task that later issues extend with servers), and
+// RunTests is the headless test runner over the tests that live in an image.
+//
+// It wires the layers together, so it may import vm, traits and image (and
+// the standard library and a JUnit XML writer); nothing below it imports
+// bootstrap.
+package bootstrap
