@@ -97,7 +97,7 @@ func (v *VM) Do(ctx context.Context, opt TxOptions, fn func() error) (err error)
 	if budget <= 0 {
 		budget = v.opts.Budget
 	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	ctx, cancel := newBudget(ctx, budget)
 	defer cancel()
 	prevAuthor := v.author
 	if opt.Author != "" {
@@ -382,5 +382,25 @@ func (v *VM) registerSources(proto *lua.FunctionProto, src, chunk, label string)
 		if info := v.srcs[proto.FunctionPrototypes[0]]; info != nil {
 			info.label = label
 		}
+	}
+}
+
+// budgetCtx is a context whose Done is a plain field read: gopher-lua
+// checks Done before every instruction, so this is on the hot path of
+// every send (see docs/BENCHMARKS.md).
+type budgetCtx struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *budgetCtx) Done() <-chan struct{} { return c.done }
+
+func newBudget(parent context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
+	inner, cancel := context.WithTimeout(parent, budget)
+	c := &budgetCtx{Context: inner, done: make(chan struct{})}
+	stop := context.AfterFunc(inner, func() { close(c.done) })
+	return c, func() {
+		stop()
+		cancel()
 	}
 }
