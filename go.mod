@@ -7,4 +7,7 @@ require (
 	github.com/yuin/gopher-lua v1.1.2
 )
 
-require github.com/google/go-cmp v0.7.0 // indirect
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+)

@@ -1,0 +1,48 @@
+# Phoenix. `make run` builds and opens Phoenix on the default image;
+# `make test` runs the whole test suite; `make bench` prints the benchmark
+# ratios recorded in docs/BENCHMARKS.md.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/phoenix
+OUT := out
+BENCHCOUNT ?= 5
+
+.PHONY: all build run test vet bench deps fuzz clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/phoenix
+
+# Until the desktop exists (issue 3 of 5), Phoenix opens in the repl.
+run: build
+	./$(BIN) repl
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+# The whole suite: unit tests, language-level Lua tests, fuzz seed corpora
+# (run as ordinary tests), the crash test and the end-to-end CLI tests.
+test: build vet
+	@mkdir -p $(OUT)
+	set -o pipefail; $(GO) test -count=1 -timeout 60m ./... 2>&1 | tee $(OUT)/test.log
+
+bench: build
+	@mkdir -p $(OUT)
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -timeout 120m \
+	  ./vm/ ./image/ ./tests/ 2>&1 | tee $(OUT)/bench.txt
+	$(GO) run ./tests/benchreport < $(OUT)/bench.txt
+
+# Longer fuzzing of the decoders (CI runs only the committed seed corpora).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 60s ./image/
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./image/exportfmt/
+	$(GO) test -run '^$$' -fuzz FuzzFuncs -fuzztime 60s ./vm/luasrc/
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,111 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+// Options configure how an image is opened.
+type Options struct {
+	Transcript io.Writer     // print/Transcript output (default: discarded)
+	Budget     time.Duration // evaluation budget (default vm.DefaultBudget)
+	Logger     *slog.Logger
+	// Create makes the image with Genesis if the path holds none.
+	Create bool
+	// ReadOnly opens the store without writing (info, verify).
+	ReadOnly bool
+}
+
+// Session is an open image and the VM running on it.
+type Session struct {
+	Path  string
+	Image *image.Image
+	VM    *vm.VM
+}
+
+// DefaultImagePath is $XDG_DATA_HOME/phoenix/default.image (or
+// ~/.local/share/phoenix/default.image).
+func DefaultImagePath() string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "phoenix", "default.image")
+}
+
+// Exists reports whether path holds an image.
+func Exists(path string) bool {
+	_, err := os.Stat(filepath.Join(path, "store"))
+	return err == nil
+}
+
+// NewImage creates an image at path and runs Genesis in it.
+func NewImage(ctx context.Context, path string, opts Options) (*Session, error) {
+	if Exists(path) {
+		return nil, fmt.Errorf("image %s already exists", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	im, err := image.Create(path, image.Options{Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	v, err := Genesis(ctx, vmOptions(im, opts))
+	if err != nil {
+		im.Close()
+		os.RemoveAll(path)
+		return nil, err
+	}
+	return &Session{Path: path, Image: im, VM: v}, nil
+}
+
+// Open opens the image at path (creating it first if opts.Create is set and
+// there is none) and boots a VM on it. Opening is lazy: only the Lobby is
+// loaded.
+func Open(ctx context.Context, path string, opts Options) (*Session, error) {
+	if opts.Create && !Exists(path) {
+		return NewImage(ctx, path, opts)
+	}
+	im, err := image.Open(path, image.Options{Logger: opts.Logger, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	v, err := vm.Open(vmOptions(im, opts))
+	if err != nil {
+		im.Close()
+		if errors.Is(err, vm.ErrNoImage) {
+			return nil, fmt.Errorf("image %s: %w", path, err)
+		}
+		return nil, err
+	}
+	return &Session{Path: path, Image: im, VM: v}, nil
+}
+
+func vmOptions(im *image.Image, opts Options) vm.Options {
+	return vm.Options{Store: im, Transcript: opts.Transcript, Budget: opts.Budget, Logger: opts.Logger}
+}
+
+// Close stops the VM and closes the image.
+func (s *Session) Close() error {
+	if s.VM != nil {
+		s.VM.Close()
+	}
+	if s.Image != nil {
+		return s.Image.Close()
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+// Command phoenix is the one Phoenix binary: the CLI over an image (eval,
+// run, repl, test, image management, fileout/filein) and, in later issues,
+// the GUI entry.
+//
+// It wires the layers and may import every Phoenix package; nothing imports
+// it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+// exitError carries an exit code without printing anything more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+type globals struct {
+	image    string
+	budget   time.Duration
+	logLevel string
+}
+
+func main() {
+	g := &globals{}
+	root := newRoot(g)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err == nil {
+		return
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		fmt.Fprintln(os.Stderr, ve.Detail())
+	} else {
+		fmt.Fprintln(os.Stderr, "phoenix:", err)
+	}
+	os.Exit(1)
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "phoenix",
+		Short: "Phoenix: a live, persistent object world you grow by talking to it",
+		Long: `Phoenix is an image-based live programming environment in the Smalltalk and
+Self tradition. An image is a persistent world of prototype objects whose
+methods are Lua; every evaluation is one transaction.
+
+Without --image, commands use the default image
+(` + bootstrap.DefaultImagePath() + `), created on first use.
+Without a command, phoenix opens the repl on the image.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return setupLogging(g.logLevel)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRepl(cmd.Context(), g)
+		},
+	}
+	root.PersistentFlags().StringVar(&g.image, "image", "", "image directory (default "+bootstrap.DefaultImagePath()+")")
+	root.PersistentFlags().DurationVar(&g.budget, "budget", vm.DefaultBudget, "time budget of one evaluation")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
+	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g))
+	return root
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func setupLogging(level string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("bad --log-level %q: %w", level, err)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+	return nil
+}
+
+func (g *globals) imagePath() string {
+	if g.image != "" {
+		return g.image
+	}
+	return bootstrap.DefaultImagePath()
+}
+
+// open opens the selected image; the default image is created on first use.
+func (g *globals) open(ctx context.Context) (*bootstrap.Session, error) {
+	path := g.imagePath()
+	create := g.image == ""
+	if !create && !bootstrap.Exists(path) {
+		return nil, fmt.Errorf("no image at %s (create one with: phoenix image new %s)", path, path)
+	}
+	return bootstrap.Open(ctx, path, bootstrap.Options{
+		Transcript: os.Stdout, Budget: g.budget, Logger: slog.Default(), Create: create,
+	})
+}
