@@ -93,6 +93,7 @@ func (im *Image) GC(progress func(done, total int64)) (*GCReport, error) {
 	// Sweep.
 	b := im.db.NewBatch()
 	defer b.Close()
+	indexGone := map[[2]vm.OID]bool{}
 	total := int64(-1)
 	it, err := im.db.NewIter(&pebble.IterOptions{LowerBound: prefixRecord, UpperBound: prefixEnd(prefixRecord)})
 	if err != nil {
@@ -129,8 +130,7 @@ func (im *Image) GC(progress func(done, total int64)) (*GCReport, error) {
 		if r, err := DecodeRecord(oid, it.Value()); err == nil {
 			for _, t := range r.Traits {
 				b.Delete(usersKey(t.Trait, oid), nil)
-				rep.IndexRemoved++
-				rep.BytesFreed += 18
+				indexGone[[2]vm.OID{t.Trait, oid}] = true
 			}
 		} else {
 			im.log.Warn("gc: deleting a corrupt unreachable record", "err", err)
@@ -138,17 +138,26 @@ func (im *Image) GC(progress func(done, total int64)) (*GCReport, error) {
 		// ... and as a trait (its users are unreachable too, since they
 		// refer to it).
 		up := usersPrefix(oid)
-		if n, bytesN, err := countRange(im.db, up); err != nil {
+		found := false
+		err = scan(im.db, &pebble.IterOptions{LowerBound: up, UpperBound: prefixEnd(up)}, func(k, _ []byte) error {
+			if t, u, ok := parseUsersKey(k); ok {
+				indexGone[[2]vm.OID{t, u}] = true
+				found = true
+			}
+			return nil
+		})
+		if err != nil {
 			return fail(err)
-		} else if n > 0 {
+		}
+		if found {
 			b.DeleteRange(up, prefixEnd(up), nil)
-			rep.IndexRemoved += n
-			rep.BytesFreed += bytesN
 		}
 	}
 	if err := it.Error(); err != nil {
 		return fail(err)
 	}
+	rep.IndexRemoved = int64(len(indexGone))
+	rep.BytesFreed += 18 * rep.IndexRemoved
 	if rep.Removed > 0 {
 		if err := b.Commit(pebble.Sync); err != nil {
 			return fail(err)
