@@ -124,15 +124,31 @@ func validKind(k vm.Kind) bool { return k >= vm.KindObject && k <= vm.KindTrait 
 
 // decoder reads an encoding, recording where it is for error messages.
 type decoder struct {
-	data  []byte
-	pos   int
-	err   string // detail of the first failure
-	place string
+	data    []byte
+	pos     int
+	err     string // detail of the first failure
+	section string // "header", "trait", "slot", "slots", ...
+	index   int    // element number within section, or -1
+	errAt   string // place of the first failure
+	suffix  string // appended to details: " in key", " in value"
+}
+
+// at moves to an element of a section (index -1 for none). Nothing is
+// formatted unless decoding fails.
+func (d *decoder) at(section string, index int) {
+	if d.err == "" {
+		d.section, d.index = section, index
+	}
 }
 
 func (d *decoder) fail(detail string) {
 	if d.err == "" {
-		d.err = detail
+		d.err = detail + d.suffix
+		if d.index >= 0 {
+			d.errAt = fmt.Sprintf("%s %d", d.section, d.index)
+		} else {
+			d.errAt = d.section
+		}
 	}
 }
 
@@ -197,8 +213,11 @@ func (d *decoder) string(what string) string {
 	return s
 }
 
+// value decodes a value; in (" in key", " in value") ends error details.
 func (d *decoder) value(in string) vm.Value {
-	k := vm.ValueKind(d.byte("value kind in " + in))
+	d.suffix = in
+	defer func() { d.suffix = "" }()
+	k := vm.ValueKind(d.byte("value kind"))
 	if d.err != "" {
 		return vm.Value{}
 	}
@@ -207,24 +226,24 @@ func (d *decoder) value(in string) vm.Value {
 	case vm.VNil, vm.VFalse, vm.VTrue:
 	case vm.VNumber:
 		if len(d.data)-d.pos < 8 {
-			d.fail("truncated number in " + in)
+			d.fail("truncated number")
 			return vm.Value{}
 		}
 		v.Num = math.Float64frombits(binary.LittleEndian.Uint64(d.data[d.pos:]))
 		d.pos += 8
 	case vm.VString, vm.VMethod, vm.VPrimitive:
-		v.Str = d.string("string in " + in)
+		v.Str = d.string("string")
 	case vm.VRef:
-		v.Ref = vm.OID(d.uvarint("reference in " + in))
+		v.Ref = vm.OID(d.uvarint("reference"))
 	default:
-		d.fail(fmt.Sprintf("unknown value kind %d in %s", k, in))
+		d.fail(fmt.Sprintf("unknown value kind %d", k))
 	}
 	return v
 }
 
 func (d *decoder) finish() {
 	if d.err == "" && d.pos != len(d.data) {
-		d.place = ""
+		d.at("", -1)
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.data)-d.pos))
 	}
 }
@@ -233,7 +252,7 @@ func (d *decoder) finish() {
 // problem is a *DecodeError (wrapping ErrCorruptRecord) naming the object
 // and the place, e.g. "image: object 1234: slot 3: truncated string in value".
 func DecodeRecord(oid vm.OID, data []byte) (*vm.Record, error) {
-	d := &decoder{data: data, place: "header"}
+	d := &decoder{data: data, section: "header", index: -1}
 	r := &vm.Record{OID: oid}
 	if v := d.byte("version"); d.err == "" && v != recordVersion {
 		d.fail(fmt.Sprintf("unknown record encoding version %d", v))
@@ -250,38 +269,36 @@ func DecodeRecord(oid vm.OID, data []byte) (*vm.Record, error) {
 		r.Traits = make([]vm.TraitUse, nt)
 	}
 	for i := 0; i < nt && d.err == ""; i++ {
-		d.place = fmt.Sprintf("trait %d", i)
+		d.at("trait", i)
 		t := &r.Traits[i]
 		t.Trait = vm.OID(d.uvarint("trait OID"))
 		if ne := d.count("exclude count", 1); ne > 0 {
 			t.Exclude = make([]string, ne)
 			for j := range t.Exclude {
-				t.Exclude[j] = d.string(fmt.Sprintf("exclude %d", j))
+				t.Exclude[j] = d.string("excluded selector")
 			}
 		}
 		if na := d.count("alias count", 2); na > 0 {
 			t.Aliases = make([]vm.Alias, na)
 			for j := range t.Aliases {
-				t.Aliases[j].New = d.string(fmt.Sprintf("alias %d new name", j))
-				t.Aliases[j].Old = d.string(fmt.Sprintf("alias %d old name", j))
+				t.Aliases[j].New = d.string("alias new name")
+				t.Aliases[j].Old = d.string("alias old name")
 			}
 		}
 	}
-	if d.err == "" {
-		d.place = "slots"
-	}
+	d.at("slots", -1)
 	ns := d.count("slot count", 2)
 	if ns > 0 {
 		r.Slots = make([]vm.Slot, ns)
 	}
 	for i := 0; i < ns && d.err == ""; i++ {
-		d.place = fmt.Sprintf("slot %d", i)
-		r.Slots[i].Key = d.value("key")
-		r.Slots[i].Val = d.value("value")
+		d.at("slot", i)
+		r.Slots[i].Key = d.value(" in key")
+		r.Slots[i].Val = d.value(" in value")
 	}
 	d.finish()
 	if d.err != "" {
-		return nil, &DecodeError{OID: oid, What: "object", Place: d.place, Detail: d.err}
+		return nil, &DecodeError{OID: oid, What: "object", Place: d.errAt, Detail: d.err}
 	}
 	return r, nil
 }
@@ -310,7 +327,7 @@ func EncodeChange(c *vm.MethodChange) []byte {
 // DecodeChange decodes a method change of owner. Like DecodeRecord it never
 // panics and returns a *DecodeError.
 func DecodeChange(owner vm.OID, data []byte) (*vm.MethodChange, error) {
-	d := &decoder{data: data, place: "method change"}
+	d := &decoder{data: data, section: "method change", index: -1}
 	c := &vm.MethodChange{Owner: owner}
 	if v := d.byte("version"); d.err == "" && v != changeVersion {
 		d.fail(fmt.Sprintf("unknown method change encoding version %d", v))
@@ -342,7 +359,7 @@ func DecodeChange(owner vm.OID, data []byte) (*vm.MethodChange, error) {
 	c.Note = d.string("note")
 	d.finish()
 	if d.err != "" {
-		place := d.place
+		place := d.errAt
 		if c.Selector != "" {
 			place = fmt.Sprintf("method change of %q", c.Selector)
 		}

@@ -109,7 +109,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{[]byte{1, 1, 0, 0, 0, 1, 9, 0}, "slot 0: unknown value kind 9 in key"},
 		{[]byte{1, 1, 0, 0, 0, 1, 0, 3, 1, 2}, "slot 0: truncated number in value"},
 		{[]byte{1, 1, 0, 5, 'a'}, "header: truncated name"},
-		{[]byte{1, 1, 0, 0, 1, 7, 1, 5, 'x', 0, 0}, "trait 0: truncated exclude 0"},
+		{[]byte{1, 1, 0, 0, 1, 7, 1, 5, 'x', 0, 0}, "trait 0: truncated excluded selector"},
 		{[]byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "proto overflows"},
 	}
 	for _, c := range cases {
