@@ -177,4 +177,3 @@ func countRange(r pebble.Reader, p []byte) (n, size int64, err error) {
 	})
 	return n, size, err
 }
-

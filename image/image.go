@@ -336,10 +336,10 @@ func (im *Image) Commit(b *vm.Batch) error {
 	if err := im.checkWritable("commit to"); err != nil {
 		return err
 	}
-	if err := validateBatch(b); err != nil {
-		return err
-	}
-	pb := im.db.NewBatchWithSize(batchSizeHint(b))
+	// One pass validates, encodes and maintains the index; the Pebble
+	// batch is invisible until it commits, so a record refused half way
+	// through leaves nothing behind.
+	pb := im.db.NewBatchWithSize(64 + 64*len(b.Puts) + 128*len(b.History))
 	defer pb.Close()
 
 	next := max(im.next, b.NextOID)
@@ -347,7 +347,10 @@ func (im *Image) Commit(b *vm.Batch) error {
 	// their earlier puts (only when non-empty).
 	var tracked map[vm.OID][]vm.OID
 	var kbuf, vbuf []byte
-	for _, r := range b.Puts {
+	for i, r := range b.Puts {
+		if err := validateRecord(i, r); err != nil {
+			return err
+		}
 		// Index maintenance: remove u/ entries for traits the object no
 		// longer uses. A record can only exist if its OID is below next
 		// (Commit maintains that), so fresh objects need no lookup.
@@ -381,6 +384,9 @@ func (im *Image) Commit(b *vm.Batch) error {
 	hseq := im.hseq
 	for i := range b.History {
 		h := &b.History[i]
+		if h.Owner == 0 {
+			return fmt.Errorf("image: commit: history entry for %q has owner 0", h.Selector)
+		}
 		pb.Set(historyKey(h.Owner, h.Selector, hseq), EncodeChange(h), nil)
 		hseq++
 	}
@@ -400,17 +406,6 @@ func (im *Image) Commit(b *vm.Batch) error {
 	}
 	im.next, im.hseq = next, hseq
 	return nil
-}
-
-func batchSizeHint(b *vm.Batch) int {
-	n := 64
-	for _, r := range b.Puts {
-		n += 24 + recordSizeHint(r)
-	}
-	for _, h := range b.History {
-		n += 64 + len(h.Selector) + len(h.Old) + len(h.New) + len(h.Note)
-	}
-	return n
 }
 
 func usesTrait(r *vm.Record, t vm.OID) bool {
@@ -445,27 +440,20 @@ func (im *Image) storedTraits(oid vm.OID) ([]vm.OID, error) {
 	return ts, nil
 }
 
-// validateBatch refuses batches that cannot be stored faithfully.
-func validateBatch(b *vm.Batch) error {
-	for i, r := range b.Puts {
-		if r == nil {
-			return fmt.Errorf("image: commit: put %d is nil", i)
-		}
-		if r.OID == 0 {
-			return fmt.Errorf("image: commit: put %d has OID 0", i)
-		}
-		if !validKind(r.Kind) {
-			return fmt.Errorf("image: commit: object %d: invalid kind %d", r.OID, r.Kind)
-		}
-		for j, s := range r.Slots {
-			if !validValueKind(s.Key.Kind) || !validValueKind(s.Val.Kind) {
-				return fmt.Errorf("image: commit: object %d: slot %d: invalid value kind", r.OID, j)
-			}
-		}
+// validateRecord refuses records that cannot be stored faithfully.
+func validateRecord(i int, r *vm.Record) error {
+	if r == nil {
+		return fmt.Errorf("image: commit: put %d is nil", i)
 	}
-	for _, h := range b.History {
-		if h.Owner == 0 {
-			return fmt.Errorf("image: commit: history entry for %q has owner 0", h.Selector)
+	if r.OID == 0 {
+		return fmt.Errorf("image: commit: put %d has OID 0", i)
+	}
+	if !validKind(r.Kind) {
+		return fmt.Errorf("image: commit: object %d: invalid kind %d", r.OID, r.Kind)
+	}
+	for j := range r.Slots {
+		if s := &r.Slots[j]; !validValueKind(s.Key.Kind) || !validValueKind(s.Val.Kind) {
+			return fmt.Errorf("image: commit: object %d: slot %d: invalid value kind", r.OID, j)
 		}
 	}
 	return nil

@@ -298,4 +298,3 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
-

@@ -288,4 +288,3 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("info %+v", in)
 	}
 }
-
