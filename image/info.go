@@ -1,0 +1,61 @@
+package image
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+// Info describes an image.
+type Info struct {
+	Path           string
+	FormatVersion  int
+	Created        time.Time
+	NextOID        vm.OID
+	Records        int64
+	ByKind         map[vm.Kind]int64 // by the kind byte of each record; a corrupt one may show an invalid kind
+	HistoryEntries int64
+	DiskSize       int64 // bytes of PATH/store
+	Snapshots      int
+	SnapshotsSize  int64 // bytes of PATH/snapshots (hard-linked files counted in full)
+}
+
+// Info scans the image and returns its statistics.
+func (im *Image) Info() (*Info, error) {
+	if err := im.checkOpen("info"); err != nil {
+		return nil, err
+	}
+	in := &Info{
+		Path: im.path, FormatVersion: FormatVersion, Created: im.created,
+		NextOID: im.NextOID(), ByKind: map[vm.Kind]int64{},
+	}
+	snap := im.db.NewSnapshot()
+	defer snap.Close()
+	err := scan(snap, nil, func(k, v []byte) error {
+		switch {
+		case bytes.HasPrefix(k, prefixRecord):
+			in.Records++
+			if len(v) >= 2 {
+				in.ByKind[vm.Kind(v[1])]++
+			} else {
+				in.ByKind[0]++
+			}
+		case bytes.HasPrefix(k, prefixHistory):
+			in.HistoryEntries++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image: info %s: %w", im.path, err)
+	}
+	in.DiskSize = dirSize(storeDir(im.path))
+	snaps, err := listSnapshots(im.path)
+	if err != nil {
+		return nil, err
+	}
+	in.Snapshots = len(snaps)
+	in.SnapshotsSize = dirSize(snapshotsDir(im.path))
+	return in, nil
+}
