@@ -41,7 +41,7 @@ func (v *VM) initFunctions() {
 	})
 	// Fault metamethods: load the object, then do what was asked.
 	fault := func(L *lua.LState) *Object {
-		o := v.objectOf(L.Get(1))
+		o := v.objectOfRaw(L.Get(1))
 		if o == nil {
 			L.RaiseError("internal error: fault without object")
 		}
@@ -193,7 +193,7 @@ func (v *VM) wrapFaultAware(b *lua.LTable) {
 		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
 			for _, i := range argIdx {
 				if tb, ok := L.Get(i).(*lua.LTable); ok {
-					if o := v.objectOf(tb); o != nil && o.faulted {
+					if o := v.objectOfRaw(tb); o != nil && o.faulted {
 						o.mustEnsure()
 					}
 				}

@@ -70,8 +70,20 @@ func (o *Object) data() *lua.LTable {
 }
 
 // objectOf returns the Object behind a Lua value, or nil for values that are
-// not Phoenix objects or persistent tables.
+// not Phoenix objects or persistent tables. A fault is loaded first, so the
+// caller sees its kind; objectOfRaw does not load (for the commit encoder,
+// which only needs the OID).
 func (v *VM) objectOf(lv lua.LValue) *Object {
+	o := v.objectOfRaw(lv)
+	if o != nil && o.faulted {
+		if err := o.ensure(); err != nil {
+			v.log.Error("cannot load object", "oid", o.oid, "err", err)
+		}
+	}
+	return o
+}
+
+func (v *VM) objectOfRaw(lv lua.LValue) *Object {
 	t, ok := lv.(*lua.LTable)
 	if !ok {
 		return nil
@@ -86,10 +98,10 @@ func (v *VM) objectOf(lv lua.LValue) *Object {
 	return v.byTable[t]
 }
 
-// ObjectOf is the exported objectOf: the object behind a Lua value, faulted in.
+// ObjectOf returns the object behind a Lua value, loaded, or nil.
 func (v *VM) ObjectOf(lv lua.LValue) *Object {
 	o := v.objectOf(lv)
-	if o != nil && o.ensure() != nil {
+	if o != nil && o.faulted {
 		return nil
 	}
 	return o

@@ -369,7 +369,7 @@ func (e *encoder) value(val lua.LValue, owner *Object, path string, isSlot bool)
 	case lua.LString:
 		return Value{Kind: VString, Str: string(x)}, nil
 	case *lua.LTable:
-		o := v.objectOf(x)
+		o := v.objectOfRaw(x)
 		if o == nil {
 			if x.Metatable != lua.LNil {
 				return Value{}, &CommitError{Path: path, Reason: "a table with a metatable cannot persist (make it an object with Object:clone())"}
