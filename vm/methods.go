@@ -146,7 +146,7 @@ func (v *VM) setSlot(o *Object, key string, val lua.LValue) {
 func (o *Object) MethodNames() []string {
 	o.mustEnsure()
 	var out []string
-	o.data().ForEach(func(k, val lua.LValue) {
+	rawEach(o.data(), func(k, val lua.LValue) {
 		if ks, ok := k.(lua.LString); ok {
 			if _, isFn := val.(*lua.LFunction); isFn {
 				out = append(out, string(ks))
@@ -161,7 +161,7 @@ func (o *Object) MethodNames() []string {
 func (o *Object) SlotNames() []lua.LValue {
 	o.mustEnsure()
 	var out []lua.LValue
-	o.data().ForEach(func(k, val lua.LValue) {
+	rawEach(o.data(), func(k, val lua.LValue) {
 		if _, isFn := val.(*lua.LFunction); !isFn {
 			out = append(out, k)
 		}

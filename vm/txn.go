@@ -1,8 +1,10 @@
 package vm
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +34,7 @@ func (o *Object) changed() bool {
 	}
 	d := o.data()
 	n := 0
-	d.ForEach(func(_, _ lua.LValue) { n++ })
+	rawEach(d, func(_, _ lua.LValue) { n++ })
 	if n != len(o.shadow) {
 		return true
 	}
@@ -44,17 +46,11 @@ func (o *Object) changed() bool {
 	return false
 }
 
-func (o *Object) snapshot() {
-	d := o.data()
-	o.shadow = o.shadow[:0]
-	d.ForEach(func(k, val lua.LValue) { o.shadow = append(o.shadow, kv{k, val}) })
-}
-
 // restore refills o's table from its shadow, keeping the table's identity.
 func (o *Object) restore() {
 	d := o.data()
 	var keys []lua.LValue
-	d.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+	rawEach(d, func(k, _ lua.LValue) { keys = append(keys, k) })
 	for _, k := range keys {
 		d.RawSet(k, lua.LNil)
 	}
@@ -112,13 +108,13 @@ func (e *CommitError) Unwrap() error { return e.Err }
 // commit writes everything the transaction changed as one batch.
 func (v *VM) commit() error {
 	tx := v.tx
-	enc := &encoder{v: v, paths: map[*Object]string{}, now: time.Now().UTC()}
+	enc := &encoder{v: v, now: time.Now().UTC()}
 	for _, o := range v.objs {
 		if o.faulted {
 			continue
 		}
 		if o.metaDirty || o.changed() {
-			enc.enqueue(o, o.pathName())
+			enc.enqueue(o)
 		}
 	}
 	var err error
@@ -130,6 +126,9 @@ func (v *VM) commit() error {
 		if err != nil {
 			err = &Error{Kind: "CommitError", Message: "commit failed: " + err.Error(), Err: err}
 		}
+	}
+	for _, o := range enc.queue {
+		o.queued = false
 	}
 	if err != nil {
 		for _, o := range enc.fresh {
@@ -149,7 +148,7 @@ func (v *VM) commit() error {
 	for _, o := range enc.queue {
 		o.pending = false
 		o.metaDirty = false
-		o.snapshot()
+		o.shadow, o.next = o.next, nil // the contents just encoded
 		v.objs[o.oid] = o
 		if o.kind == KindTable {
 			v.byTable[o.t] = o
@@ -184,73 +183,74 @@ func (o *Object) pathNameDepth(depth int) string {
 }
 
 type encoder struct {
-	v *VM
-	// the slot being encoded, to remember where new objects were found
-	parent    *Object
-	parentKey lua.LValue
+	v         *VM
+	slotArena []Slot
+	kvArena   []kv
 	queue     []*Object
 	fresh     []*Object // given an OID by this commit
-	paths     map[*Object]string
 	recs      []*Record
 	history   []MethodChange
 	now       time.Time
 }
 
-func (e *encoder) enqueue(o *Object, path string) {
-	if _, ok := e.paths[o]; ok {
+func (e *encoder) enqueue(o *Object) {
+	if o.queued {
 		return
 	}
-	e.paths[o] = path
+	o.queued = true
 	e.queue = append(e.queue, o)
-	if o.pending {
-		o.parent, o.parentKey = e.parent, e.parentKey
-	}
 }
 
 func (e *encoder) encode(o *Object) error {
-	path := e.paths[o]
 	rec := &Record{OID: o.oid, Kind: o.kind, Name: o.name}
 	if o.proto != nil {
-		rec.Proto = o.proto.oid
-		if rec.Proto == 0 {
-			r, err := e.ref(o.proto, path+" (its prototype)")
-			if err != nil {
-				return err
-			}
-			rec.Proto = r
-		}
+		rec.Proto = e.ref(o.proto, o, nil)
 	}
 	for _, u := range o.traits {
-		r, err := e.ref(u.trait, path+" (trait)")
-		if err != nil {
-			return err
-		}
-		rec.Traits = append(rec.Traits, TraitUse{Trait: r, Exclude: u.exclude, Aliases: u.aliases})
+		rec.Traits = append(rec.Traits, TraitUse{Trait: e.ref(u.trait, o, nil), Exclude: u.exclude, Aliases: u.aliases})
 	}
 	var err error
-	o.data().ForEach(func(k, val lua.LValue) {
+	hasFn := false
+	// Slots and the next shadow are carved out of per-commit arenas: one
+	// allocation per many objects instead of several per object.
+	slotStart, kvStart := len(e.slotArena), len(e.kvArena)
+	rawEach(o.data(), func(k, val lua.LValue) {
 		if err != nil {
 			return
 		}
-		sp := slotPath(path, k)
+		e.kvArena = append(e.kvArena, kv{k, val})
 		var ks, vs Value
-		if ks, err = e.value(k, o, sp+" (a key)", false); err != nil {
+		if ks, err = e.value(k, o, k, false); err != nil {
 			return
 		}
-		e.parent, e.parentKey = o, k
-		vs, err = e.value(val, o, sp, true)
-		e.parent, e.parentKey = nil, nil
-		rec.Slots = append(rec.Slots, Slot{ks, vs})
+		if _, ok := val.(*lua.LFunction); ok {
+			hasFn = true
+		}
+		vs, err = e.value(val, o, k, true)
+		e.slotArena = append(e.slotArena, Slot{ks, vs})
 	})
 	if err != nil {
 		return err
 	}
-	sort.Slice(rec.Slots, func(i, j int) bool { return lessValue(rec.Slots[i].Key, rec.Slots[j].Key) })
+	rec.Slots = e.slotArena[slotStart:len(e.slotArena):len(e.slotArena)]
+	o.next = e.kvArena[kvStart:len(e.kvArena):len(e.kvArena)]
+	if len(rec.Slots) > 1 {
+		slices.SortFunc(rec.Slots, func(a, b Slot) int { return cmpValue(a.Key, b.Key) })
+	}
 	e.recs = append(e.recs, rec)
-	if o.kind != KindTable {
+	if o.kind != KindTable && (hasFn || shadowHasFunction(o)) {
 		e.methodHistory(o)
 	}
 	return nil
+}
+
+func shadowHasFunction(o *Object) bool {
+	for _, s := range o.shadow {
+		if _, ok := s.v.(*lua.LFunction); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *encoder) methodHistory(o *Object) {
@@ -263,7 +263,7 @@ func (e *encoder) methodHistory(o *Object) {
 		}
 	}
 	cur := map[string]lua.LValue{}
-	o.data().ForEach(func(k, val lua.LValue) {
+	rawEach(o.data(), func(k, val lua.LValue) {
 		if ks, ok := k.(lua.LString); ok {
 			if _, isFn := val.(*lua.LFunction); isFn {
 				cur[string(ks)] = val
@@ -339,20 +339,33 @@ func isIdent(s string) bool {
 	return true
 }
 
-// ref returns the OID of o, giving it one (and queueing it) if it is new.
-func (e *encoder) ref(o *Object, path string) (OID, error) {
+// ref returns the OID of o, giving it one (and queueing it) if it is new;
+// parent and key say where it was found, for error messages.
+func (e *encoder) ref(o *Object, parent *Object, key lua.LValue) OID {
 	if o.oid != 0 {
-		return o.oid, nil
+		return o.oid
 	}
 	o.oid = e.v.newOID()
 	o.pending = true
+	if o.parent == nil && parent != nil && key != nil {
+		o.parent, o.parentKey = parent, key
+	}
 	e.fresh = append(e.fresh, o)
-	e.enqueue(o, path)
-	return o.oid, nil
+	e.enqueue(o)
+	return o.oid
 }
 
-func (e *encoder) value(val lua.LValue, owner *Object, path string, isSlot bool) (Value, error) {
+// value encodes val found in owner under key (val is the key itself when
+// !isSlot).
+func (e *encoder) value(val lua.LValue, owner *Object, key lua.LValue, isSlot bool) (Value, error) {
 	v := e.v
+	fail := func(reason string) (Value, error) {
+		path := slotPath(owner.pathName(), key)
+		if !isSlot {
+			path += " (a key)"
+		}
+		return Value{}, &CommitError{Path: path, Reason: reason}
+	}
 	switch x := val.(type) {
 	case *lua.LNilType:
 		return Value{}, nil
@@ -363,7 +376,7 @@ func (e *encoder) value(val lua.LValue, owner *Object, path string, isSlot bool)
 		return Value{Kind: VFalse}, nil
 	case lua.LNumber:
 		if math.IsNaN(float64(x)) && !isSlot {
-			return Value{}, &CommitError{Path: path, Reason: "NaN cannot be a key"}
+			return fail("NaN cannot be a key")
 		}
 		return Value{Kind: VNumber, Num: float64(x)}, nil
 	case lua.LString:
@@ -372,49 +385,48 @@ func (e *encoder) value(val lua.LValue, owner *Object, path string, isSlot bool)
 		o := v.objectOfRaw(x)
 		if o == nil {
 			if x.Metatable != lua.LNil {
-				return Value{}, &CommitError{Path: path, Reason: "a table with a metatable cannot persist (make it an object with Object:clone())"}
+				return fail("a table with a metatable cannot persist (make it an object with Object:clone())")
 			}
 			o = &Object{vm: v, kind: KindTable, t: x}
 			v.byTable[x] = o
 		}
-		id, err := e.ref(o, path)
-		return Value{Kind: VRef, Ref: id}, err
+		return Value{Kind: VRef, Ref: e.ref(o, owner, key)}, nil
 	case *lua.LFunction:
 		if owner.kind == KindTable || !isSlot {
-			return Value{}, &CommitError{Path: path, Reason: "a function in a plain table cannot persist; only objects and traits hold methods"}
+			return fail("a function in a plain table cannot persist; only objects and traits hold methods")
 		}
 		if x.IsG {
 			if n := v.primNames[x]; n != "" {
 				return Value{Kind: VPrimitive, Str: n}, nil
 			}
-			return Value{}, &CommitError{Path: path, Reason: "a Go builtin function cannot persist as a method"}
+			return fail("a Go builtin function cannot persist as a method")
 		}
 		if x.Proto.NumUpvalues > 0 {
-			return Value{}, &CommitError{Path: path, Reason: fmt.Sprintf("the function is a closure over local variable(s) %s; methods cannot capture locals (make them slots, or define the function at top level)", strings.Join(x.Proto.DbgUpvalues, ", "))}
+			return fail(fmt.Sprintf("the function is a closure over local variable(s) %s; methods cannot capture locals (make them slots, or define the function at top level)", strings.Join(x.Proto.DbgUpvalues, ", ")))
 		}
 		info := v.srcs[x.Proto]
 		if info == nil {
-			return Value{}, &CommitError{Path: path, Reason: "the function has no known source (was it made by loadstring?)"}
+			return fail("the function has no known source (was it made by loadstring?)")
 		}
 		info.pinned = true
 		return Value{Kind: VMethod, Str: info.source}, nil
 	default:
-		return Value{}, &CommitError{Path: path, Reason: fmt.Sprintf("a %s cannot persist", val.Type())}
+		return fail(fmt.Sprintf("a %s cannot persist", val.Type()))
 	}
 }
 
-// lessValue orders keys deterministically: booleans, numbers, strings, refs.
-func lessValue(a, b Value) bool {
+// cmpValue orders keys deterministically: booleans, numbers, strings, refs.
+func cmpValue(a, b Value) int {
 	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
+		return cmp.Compare(a.Kind, b.Kind)
 	}
 	switch a.Kind {
 	case VNumber:
-		return a.Num < b.Num
+		return cmp.Compare(a.Num, b.Num)
 	case VString, VMethod, VPrimitive:
-		return a.Str < b.Str
+		return strings.Compare(a.Str, b.Str)
 	case VRef:
-		return a.Ref < b.Ref
+		return cmp.Compare(a.Ref, b.Ref)
 	}
-	return false
+	return 0
 }
