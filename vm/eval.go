@@ -283,7 +283,11 @@ func (v *VM) traceback(L *lua.LState) []Frame {
 				name = info.chunk
 			}
 		}
-		frames = append(frames, Frame{Name: name, Line: line})
+		f := Frame{Name: name, Line: line}
+		if n := len(frames); n > 0 && frames[n-1] == f {
+			continue // a tail call shows its frame twice
+		}
+		frames = append(frames, f)
 	}
 	return frames
 }

@@ -3,8 +3,6 @@ package vm
 import (
 	"context"
 	"fmt"
-
-	lua "github.com/yuin/gopher-lua"
 )
 
 // createKernel makes the objects the VM itself relies on, with fixed OIDs,
@@ -70,5 +68,3 @@ func (v *VM) bootKernel() error {
 	v.mnu = get(MNUOID)
 	return nil
 }
-
-var _ = lua.LNil

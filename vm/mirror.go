@@ -47,7 +47,7 @@ func (v *VM) checkMirror(L *lua.LState) *Object {
 	return nil
 }
 
-func (v *VM) strings(ss []string) *lua.LTable {
+func (v *VM) stringList(ss []string) *lua.LTable {
 	t := v.L.CreateTable(len(ss), 0)
 	for _, s := range ss {
 		t.Append(lua.LString(s))
@@ -73,8 +73,8 @@ func (v *VM) initMirrorMethods() {
 		L.Push(t)
 		return 1
 	})
-	def("methodNames", func(L *lua.LState, o *Object) int { L.Push(v.strings(o.MethodNames())); return 1 })
-	def("allMethodNames", func(L *lua.LState, o *Object) int { L.Push(v.strings(v.AllMethodNames(o))); return 1 })
+	def("methodNames", func(L *lua.LState, o *Object) int { L.Push(v.stringList(o.MethodNames())); return 1 })
+	def("allMethodNames", func(L *lua.LState, o *Object) int { L.Push(v.stringList(v.AllMethodNames(o))); return 1 })
 	def("source", func(L *lua.LState, o *Object) int {
 		sel := L.CheckString(2)
 		if src, ok := v.MethodSource(o, sel); ok {
@@ -131,7 +131,7 @@ func (v *VM) initMirrorMethods() {
 	def("conflicts", func(L *lua.LState, o *Object) int {
 		t := v.L.NewTable()
 		for sel, names := range o.conflicts {
-			t.RawSetString(sel, v.strings(names))
+			t.RawSetString(sel, v.stringList(names))
 		}
 		L.Push(t)
 		return 1

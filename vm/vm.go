@@ -3,7 +3,6 @@ package vm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -198,12 +197,11 @@ func (v *VM) Loaded() (loaded, faults int) {
 
 // Object returns the object with the given OID, faulting it in.
 func (v *VM) Object(oid OID) (*Object, error) {
-	t := v.tableFor(oid)
+	v.tableFor(oid)
 	o := v.objs[oid]
 	if err := o.ensure(); err != nil {
 		return nil, err
 	}
-	_ = t
 	return o, nil
 }
 
@@ -226,8 +224,4 @@ func (v *VM) newOID() OID {
 	id := v.nextOID
 	v.nextOID++
 	return id
-}
-
-func (v *VM) errorf(format string, args ...any) error {
-	return fmt.Errorf("vm: "+format, args...)
 }

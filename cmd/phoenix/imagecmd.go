@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -270,5 +269,3 @@ func (b *bar) finish() {
 		b.b.Finish()
 	}
 }
-
-var _ = filepath.Join
