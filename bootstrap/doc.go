@@ -1,5 +1,5 @@
 // Package bootstrap makes and boots images: Genesis builds a fresh image
-// (the VM's kernel objects plus the standard trait library), Boot opens an
+// (the VM's kernel objects plus the standard trait library), Open opens an
 // existing one (the root task that later issues extend with servers), and
 // RunTests is the headless test runner over the tests that live in an image.
 //

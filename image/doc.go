@@ -1,11 +1,14 @@
 // Package image stores a Phoenix image on disk: it is the Pebble-backed
 // implementation of vm.Store, plus the operations the CLI needs on a whole
 // image — locking, snapshots, export/import, verification, garbage
-// collection and statistics.
+// collection and statistics — and fileout/filein, the image's code as
+// readable Lua files (fileout.go).
 //
 // It may import the standard library, github.com/cockroachdb/pebble/v2,
-// package vm (for its persistent types only: Record, Value, MethodChange,
-// Batch, Store, the well-known OIDs and ErrNotFound) and image/exportfmt.
+// image/exportfmt, and package vm: the store uses only vm's persistent
+// types (Record, Value, MethodChange, Batch, Store, the well-known OIDs and
+// ErrNotFound); fileout/filein work through a running *vm.VM and its
+// mirrors, and vm/luasrc to render method headers.
 // It draws nothing on a terminal: long operations take a progress callback
 // func(done, total int64) and the CLI draws the bars.
 //

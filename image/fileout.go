@@ -206,7 +206,7 @@ func (f *fileouter) object(name string, o *vm.Object) (string, []string) {
 				sort.Slice(al, func(i, j int) bool { return al[i].New < al[j].New })
 				q := make([]string, len(al))
 				for i, a := range al {
-					q[i] = "[" + luaQuote(a.New) + "] = " + luaQuote(a.Old)
+					q[i] = tableKey(a.New) + " = " + luaQuote(a.Old)
 				}
 				expr += ":alias({" + strings.Join(q, ", ") + "})"
 			}
@@ -328,11 +328,7 @@ func (f *fileouter) literal(val lua.LValue, depth int, seen map[*lua.LTable]bool
 			var ks string
 			switch kk := k.(type) {
 			case lua.LString:
-				if luaIdent(string(kk)) {
-					ks = string(kk)
-				} else {
-					ks = "[" + luaQuote(string(kk)) + "]"
-				}
+				ks = tableKey(string(kk))
 			case lua.LNumber:
 				ks = "[" + luaNumber(float64(kk)) + "]"
 			default:
@@ -446,4 +442,12 @@ func Filein(ctx context.Context, v *vm.VM, dir string) ([]string, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// tableKey renders a string key in a table constructor.
+func tableKey(s string) string {
+	if luaIdent(s) {
+		return s
+	}
+	return "[" + luaQuote(s) + "]"
 }
