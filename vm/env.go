@@ -35,6 +35,9 @@ func (v *VM) initFunctions() {
 				L.RaiseError("trait %s holds only methods: cannot store a %s in %q", o.DisplayName(), val.Type(), string(sel))
 			}
 		}
+		if o.oid != 0 {
+			v.touch(o)
+		}
 		o.methods.RawSet(sel, val)
 		v.refreshUsers(o)
 		return 0
@@ -66,8 +69,12 @@ func (v *VM) initFunctions() {
 		return 1
 	}))
 	v.faultMeta.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		fault(L)
-		L.Push(lua.LString(v.printString(L.Get(1))))
+		o := fault(L)
+		if o.kind == KindTable {
+			L.Push(lua.LString(o.t.String())) // what tostring gives a loaded table
+		} else {
+			L.Push(lua.LString(v.printString(L.Get(1))))
+		}
 		return 1
 	}))
 	v.handlerFn = L.NewFunction(v.errorHandler)

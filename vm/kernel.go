@@ -13,6 +13,7 @@ func (v *VM) createKernel() error {
 			o := v.newObject(kind, proto)
 			o.oid, o.name, o.metaDirty = oid, name, true
 			v.objs[oid] = o
+			v.touch(o)
 			return o
 		}
 		v.object = mk(ObjectOID, KindObject, nil, "Object")

@@ -136,6 +136,9 @@ func (v *VM) RemoveMethod(o *Object, selector string) error {
 }
 
 func (v *VM) setSlot(o *Object, key string, val lua.LValue) {
+	if o.oid != 0 {
+		v.touch(o)
+	}
 	o.data().RawSetString(key, val)
 	if o.kind == KindTrait {
 		v.refreshUsers(o)

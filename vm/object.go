@@ -28,6 +28,9 @@ type Object struct {
 	conflicts map[string][]string // selector -> trait names, for objects with traits
 
 	faulted   bool                 // not loaded yet: t is an empty table with a fault metatable
+	cached    bool                 // faulted, but the contents are in shadow (armed after a commit)
+	touched   bool                 // on the VM's touched list
+	fmt       *lua.LTable          // fault metatable
 	shadow    []kv                 // contents at the last commit (persistent objects)
 	next      []kv                 // contents being committed
 	metaDirty bool                 // proto, name or traits changed in this transaction
@@ -54,8 +57,16 @@ func (o *Object) OID() OID { return o.oid }
 // Kind says whether o is an object, a trait or a plain table.
 func (o *Object) Kind() Kind { return o.kind }
 
-// T returns the Lua table that is the object's identity.
-func (o *Object) T() *lua.LTable { return o.t }
+// T returns the Lua table that is the object's identity, loaded, so that Go
+// code may read it raw.
+func (o *Object) T() *lua.LTable {
+	if o.faulted {
+		if err := o.ensure(); err != nil {
+			o.vm.log.Error("cannot load object", "oid", o.oid, "err", err)
+		}
+	}
+	return o.t
+}
 
 // Name is the global name the object was first bound to, or "".
 func (o *Object) Name() string { return o.name }
@@ -115,25 +126,82 @@ func (v *VM) tableFor(oid OID) *lua.LTable {
 	if o := v.objs[oid]; o != nil {
 		return o.t
 	}
-	o := &Object{vm: v, oid: oid, faulted: true, t: v.L.NewTable()}
-	fm := v.L.NewTable()
-	fm.RawSetString("__phx", &lua.LUserData{Value: o})
-	for _, name := range faultEvents {
-		fm.RawSetString(name, v.faultMeta.RawGetString(name))
-	}
-	o.t.Metatable = fm
+	o := &Object{vm: v, oid: oid, faulted: true, t: v.L.CreateTable(0, 4)}
+	o.t.Metatable = v.faultMetaFor(o)
 	v.objs[oid] = o
 	return o.t
 }
 
+// faultMetaFor returns o's fault metatable: the shared fault metamethods
+// and o itself.
+func (v *VM) faultMetaFor(o *Object) *lua.LTable {
+	if o.fmt == nil {
+		fm := v.L.CreateTable(0, 8)
+		fm.RawSetString("__phx", &lua.LUserData{Value: o})
+		for _, name := range faultEvents {
+			fm.RawSetString(name, v.faultMeta.RawGetString(name))
+		}
+		o.fmt = fm
+	}
+	return o.fmt
+}
+
+// arm empties a persistent object's table and gives it its fault
+// metatable again, keeping the contents in its shadow. The next touch —
+// any access goes through a metamethod or a fault-aware library function —
+// refills it from memory and puts it on the touched list, so a commit only
+// has to compare what the transaction touched. The Lobby (read raw by every
+// global lookup) and traits (whose writes are always seen) are never armed.
+func (v *VM) arm(o *Object) {
+	if o.faulted || o.oid == 0 || o.kind == KindTrait || o == v.lobby {
+		return
+	}
+	d := o.t
+	var keys []lua.LValue
+	rawEach(d, func(k, _ lua.LValue) { keys = append(keys, k) })
+	for _, k := range keys {
+		d.RawSet(k, lua.LNil)
+	}
+	d.Metatable = v.faultMetaFor(o)
+	o.faulted, o.cached = true, true
+}
+
+// touch records that o is loaded in this transaction.
+func (v *VM) touch(o *Object) {
+	if !o.touched {
+		o.touched = true
+		v.touched = append(v.touched, o)
+	}
+}
+
 var faultEvents = [...]string{"__metatable", "__index", "__newindex", "__len", "__tostring"}
 
-// ensure faults o in if needed.
+// ensure faults o in if needed: from its shadow if it was armed, from the
+// store otherwise.
 func (o *Object) ensure() error {
 	if !o.faulted {
 		return nil
 	}
-	return o.vm.load(o)
+	v := o.vm
+	if o.cached {
+		d := o.t
+		for _, e := range o.shadow {
+			d.RawSet(e.k, e.v)
+		}
+		if o.kind == KindTable {
+			d.Metatable = lua.LNil
+		} else {
+			d.Metatable = o.mt
+		}
+		o.faulted, o.cached = false, false
+		v.touch(o)
+		return nil
+	}
+	if err := v.load(o); err != nil {
+		return err
+	}
+	v.touch(o)
+	return nil
 }
 
 // mustEnsure faults o in or raises a Lua error.
@@ -158,7 +226,7 @@ func (v *VM) load(o *Object) error {
 		v.byTable[o.t] = o
 	case KindObject, KindTrait:
 		if rec.Kind == KindTrait {
-			o.methods = v.L.NewTable()
+			o.methods = v.L.CreateTable(0, 4)
 		}
 		o.mt = v.newMeta(o)
 		o.t.Metatable = o.mt
@@ -239,7 +307,7 @@ func (v *VM) decode(val Value, owner *Object, sel string) lua.LValue {
 
 // newMeta builds the private metatable of an object or trait.
 func (v *VM) newMeta(o *Object) *lua.LTable {
-	mt := v.L.NewTable()
+	mt := v.L.CreateTable(0, 4)
 	mt.RawSetString("__phx", &lua.LUserData{Value: o})
 	mt.RawSetString("__metatable", lua.LString("phoenix object"))
 	mt.RawSetString("__tostring", v.tostringFn)
@@ -257,7 +325,7 @@ func (v *VM) relink(o *Object) {
 	case KindTable:
 		return
 	case KindTrait:
-		mm := v.L.NewTable()
+		mm := v.L.CreateTable(0, 4)
 		if o.proto != nil {
 			mm.RawSetString("__index", o.proto.t)
 		}
@@ -275,8 +343,8 @@ func (v *VM) relink(o *Object) {
 		o.mt.RawSetString("__index", next)
 		return
 	}
-	flat := v.L.NewTable()
-	fm := v.L.NewTable()
+	flat := v.L.CreateTable(0, 4)
+	fm := v.L.CreateTable(0, 4)
 	fm.RawSetString("__index", next)
 	flat.Metatable = fm
 	o.conflicts = v.flatten(o, flat)
@@ -339,7 +407,7 @@ func (tr *Object) addUser(o *Object) {
 // refreshUsers recomposes every loaded object that uses trait tr.
 func (v *VM) refreshUsers(tr *Object) {
 	for u := range tr.users {
-		if !u.faulted {
+		if !u.faulted || u.cached {
 			v.relink(u)
 		}
 	}
@@ -375,9 +443,9 @@ func article(name string) string {
 
 // newObject makes a transient object (or trait) with the given prototype.
 func (v *VM) newObject(kind Kind, proto *Object) *Object {
-	o := &Object{vm: v, kind: kind, t: v.L.NewTable(), proto: proto}
+	o := &Object{vm: v, kind: kind, t: v.L.CreateTable(0, 4), proto: proto}
 	if kind == KindTrait {
-		o.methods = v.L.NewTable()
+		o.methods = v.L.CreateTable(0, 4)
 	}
 	o.mt = v.newMeta(o)
 	o.t.Metatable = o.mt
@@ -405,6 +473,9 @@ func (v *VM) Clone(o *Object) (*Object, error) {
 func (v *VM) setMeta(o *Object, change func(), undo func()) {
 	change()
 	o.metaDirty = true
+	if o.oid != 0 {
+		v.touch(o)
+	}
 	if v.tx != nil {
 		v.tx.undo = append(v.tx.undo, undo)
 	}

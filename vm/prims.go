@@ -169,8 +169,8 @@ func (v *VM) checkTraitExpr(L *lua.LState, i int) *traitExpr {
 }
 
 func (v *VM) traitExprValue(e *traitExpr) *lua.LTable {
-	t := v.L.NewTable()
-	mt := v.L.NewTable()
+	t := v.L.CreateTable(0, 4)
+	mt := v.L.CreateTable(0, 4)
 	mt.RawSetString("__phxexpr", &lua.LUserData{Value: e})
 	mt.RawSetString("__index", v.trait.t)
 	mt.RawSetString("__metatable", lua.LString("trait expression"))

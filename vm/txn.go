@@ -65,7 +65,7 @@ func (v *VM) rollback() {
 	if tx == nil {
 		return
 	}
-	for _, o := range v.objs {
+	for _, o := range v.candidates() {
 		if o.changed() {
 			o.restore()
 			if o.kind == KindTrait {
@@ -76,7 +76,32 @@ func (v *VM) rollback() {
 	for i := len(tx.undo) - 1; i >= 0; i-- {
 		tx.undo[i]()
 	}
+	v.settle(nil)
 	v.forget(tx)
+}
+
+// candidates are the objects a transaction may have changed: those it
+// touched (loaded, refilled, or changed through Go), and the Lobby.
+func (v *VM) candidates() []*Object {
+	out := v.touched
+	if v.lobby != nil && !v.lobby.touched {
+		out = append(out[:len(out):len(out)], v.lobby)
+	}
+	return out
+}
+
+// settle ends a transaction's bookkeeping: every touched object (and every
+// object committed) is armed again.
+func (v *VM) settle(committed []*Object) {
+	for _, o := range v.touched {
+		o.touched = false
+		v.arm(o)
+	}
+	for _, o := range committed {
+		o.touched = false
+		v.arm(o)
+	}
+	v.touched = v.touched[:0]
 }
 
 // forget drops the source records of functions compiled in tx that no
@@ -109,8 +134,8 @@ func (e *CommitError) Unwrap() error { return e.Err }
 func (v *VM) commit() error {
 	tx := v.tx
 	enc := &encoder{v: v, now: time.Now().UTC()}
-	for _, o := range v.objs {
-		if o.faulted {
+	for _, o := range v.candidates() {
+		if o.faulted || o.oid == 0 {
 			continue
 		}
 		if o.metaDirty || o.changed() {
@@ -155,6 +180,7 @@ func (v *VM) commit() error {
 		}
 	}
 	v.tx = nil
+	v.settle(enc.queue)
 	v.forget(tx)
 	return nil
 }

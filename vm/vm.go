@@ -43,6 +43,7 @@ type VM struct {
 	builtins *lua.LTable // the standard library visible to image code
 
 	objs    map[OID]*Object         // loaded or faulting persistent objects
+	touched []*Object               // persistent objects loaded since the last commit
 	byTable map[*lua.LTable]*Object // persistent plain tables
 	nextOID OID
 
@@ -182,11 +183,12 @@ func (v *VM) SetBudget(d time.Duration) {
 	}
 }
 
-// Loaded reports how many persistent objects are in memory (loaded or
-// faulting); it shows that opening is lazy.
+// Loaded reports how many persistent objects have their contents in memory
+// (loaded, or armed with their contents in the shadow) and how many are
+// faults that were never loaded; it shows that opening is lazy.
 func (v *VM) Loaded() (loaded, faults int) {
 	for _, o := range v.objs {
-		if o.faulted {
+		if o.faulted && !o.cached {
 			faults++
 		} else {
 			loaded++
