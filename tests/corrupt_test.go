@@ -136,7 +136,7 @@ func TestBadImportAndMissingStore(t *testing.T) {
 		{"empty", "truncated", nil},
 		{"truncated", "truncated", good[:len(good)/2]},
 		{"header only", "truncated", good[:16]},
-		{"flipped byte", "", flipped},
+		{"flipped byte", "checksum mismatch", flipped},
 	}
 	for _, c := range cases {
 		file := filepath.Join(home, strings.ReplaceAll(c.name, " ", "-")+".phx")
