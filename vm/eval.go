@@ -160,7 +160,19 @@ func (v *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 
 // Send sends selector to recv with args, as recv:selector(args...) would.
 func (v *VM) Send(recv lua.LValue, selector string, args ...lua.LValue) ([]lua.LValue, error) {
-	fn := v.L.GetField(recv, selector)
+	// The lookup faults in recv and its protos, which raises if a record
+	// cannot be loaded: it must run in a protected call.
+	var fn lua.LValue
+	if _, err := v.Call(v.L.NewFunction(func(L *lua.LState) int {
+		fn = L.GetField(recv, selector)
+		return 0
+	})); err != nil {
+		// Raised from a Go frame, the message has an empty position.
+		if e, ok := err.(*Error); ok {
+			e.Message = strings.TrimPrefix(e.Message, " ")
+		}
+		return nil, err
+	}
 	if fn == lua.LNil {
 		all := append([]lua.LValue{recv}, args...)
 		return v.Call(v.L.NewFunction(func(L *lua.LState) int {
