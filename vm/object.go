@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -62,7 +63,7 @@ func (o *Object) Kind() Kind { return o.kind }
 func (o *Object) T() *lua.LTable {
 	if o.faulted {
 		if err := o.ensure(); err != nil {
-			o.vm.log.Error("cannot load object", "oid", o.oid, "err", err)
+			o.vm.log.Debug("cannot load object", "oid", o.oid, "err", err)
 		}
 	}
 	return o.t
@@ -90,7 +91,7 @@ func (v *VM) objectOf(lv lua.LValue) *Object {
 	o := v.objectOfRaw(lv)
 	if o != nil && o.faulted {
 		if err := o.ensure(); err != nil {
-			v.log.Error("cannot load object", "oid", o.oid, "err", err)
+			v.log.Debug("cannot load object", "oid", o.oid, "err", err)
 		}
 	}
 	return o
@@ -215,7 +216,10 @@ func (o *Object) mustEnsure() {
 func (v *VM) load(o *Object) error {
 	rec, err := v.store.Load(o.oid)
 	if err != nil {
-		return fmt.Errorf("image: cannot load object %d: %w", o.oid, err)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("image: object %d is referenced but missing: %w", o.oid, err)
+		}
+		return err // the store's errors name the object and the place
 	}
 	o.faulted = false
 	o.kind = rec.Kind
