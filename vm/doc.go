@@ -19,8 +19,11 @@
 //     table of methods.
 //   - Persistence is by reachability. Writes to existing keys of a Lua table
 //     cannot be observed in gopher-lua, so at commit the VM compares every
-//     loaded persistent table with a shadow of its last committed contents
-//     (see txn.go, and docs/ARCHITECTURE.md for the numbers behind that choice).
+//     persistent table the transaction touched with a shadow of its last
+//     committed contents. After each transaction the touched tables are
+//     "armed" (emptied, contents kept in the shadow, fault metatable back),
+//     so that the next touch is seen (see txn.go, and docs/ARCHITECTURE.md
+//     for the numbers behind that choice).
 //   - Objects are faulted in lazily: a not-yet-loaded object is an empty table
 //     with a fault metatable that loads it on first touch.
 //

@@ -77,6 +77,9 @@ func (v *VM) initFunctions() {
 		}
 		return 1
 	}))
+	v.faultIndex = v.faultMeta.RawGetString("__index")
+	v.faultNewIndex = v.faultMeta.RawGetString("__newindex")
+	v.faultLen = v.faultMeta.RawGetString("__len")
 	v.handlerFn = L.NewFunction(v.errorHandler)
 }
 

@@ -31,7 +31,8 @@ type Object struct {
 	faulted   bool                 // not loaded yet: t is an empty table with a fault metatable
 	cached    bool                 // faulted, but the contents are in shadow (armed after a commit)
 	touched   bool                 // on the VM's touched list
-	fmt       *lua.LTable          // fault metatable
+	fmt       *lua.LTable          // fault metatable (of tables, and of objects before their first load)
+	index     lua.LValue           // what o.mt.__index is when o is loaded
 	shadow    []kv                 // contents at the last commit (persistent objects)
 	next      []kv                 // contents being committed
 	metaDirty bool                 // proto, name or traits changed in this transaction
@@ -158,12 +159,22 @@ func (v *VM) arm(o *Object) {
 		return
 	}
 	d := o.t
-	var keys []lua.LValue
+	keys := v.keyBuf[:0]
 	rawEach(d, func(k, _ lua.LValue) { keys = append(keys, k) })
 	for _, k := range keys {
 		d.RawSet(k, lua.LNil)
 	}
-	d.Metatable = v.faultMetaFor(o)
+	clear(keys)
+	v.keyBuf = keys[:0]
+	if o.kind == KindObject {
+		// An object keeps its own metatable, switched to fault mode:
+		// cheaper than a second metatable per object.
+		o.mt.RawSetString("__index", v.faultIndex)
+		o.mt.RawSetString("__newindex", v.faultNewIndex)
+		o.mt.RawSetString("__len", v.faultLen)
+	} else {
+		d.Metatable = v.faultMetaFor(o)
+	}
 	o.faulted, o.cached = true, true
 }
 
@@ -192,7 +203,9 @@ func (o *Object) ensure() error {
 		if o.kind == KindTable {
 			d.Metatable = lua.LNil
 		} else {
-			d.Metatable = o.mt
+			o.mt.RawSetString("__index", o.index)
+			o.mt.RawSetString("__newindex", lua.LNil)
+			o.mt.RawSetString("__len", lua.LNil)
 		}
 		o.faulted, o.cached = false, false
 		v.touch(o)
@@ -344,7 +357,7 @@ func (v *VM) relink(o *Object) {
 	if len(o.traits) == 0 {
 		o.flat = nil
 		o.conflicts = nil
-		o.mt.RawSetString("__index", next)
+		o.setIndex(next)
 		return
 	}
 	flat := v.L.CreateTable(0, 4)
@@ -353,7 +366,16 @@ func (v *VM) relink(o *Object) {
 	flat.Metatable = fm
 	o.conflicts = v.flatten(o, flat)
 	o.flat = flat
-	o.mt.RawSetString("__index", flat)
+	o.setIndex(flat)
+}
+
+// setIndex points o's lookup at next, unless o is armed (then the fault
+// __index stays until the next touch restores it).
+func (o *Object) setIndex(next lua.LValue) {
+	o.index = next
+	if !o.faulted {
+		o.mt.RawSetString("__index", next)
+	}
 }
 
 // flatten composes o's traits into flat (package traits does the algebra)

@@ -43,6 +43,7 @@ type VM struct {
 	builtins *lua.LTable // the standard library visible to image code
 
 	objs    map[OID]*Object         // loaded or faulting persistent objects
+	keyBuf  []lua.LValue            // scratch for arm
 	touched []*Object               // persistent objects loaded since the last commit
 	byTable map[*lua.LTable]*Object // persistent plain tables
 	nextOID OID
@@ -68,6 +69,9 @@ type VM struct {
 	tostringFn    *lua.LFunction
 	traitSetFn    *lua.LFunction
 	handlerFn     *lua.LFunction
+	faultIndex    lua.LValue // the shared fault metamethods, for arming objects
+	faultNewIndex lua.LValue
+	faultLen      lua.LValue
 }
 
 // ErrNoImage is returned by Open when the store holds no Lobby.
