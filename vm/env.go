@@ -81,6 +81,7 @@ func (v *VM) initFunctions() {
 	v.faultNewIndex = v.faultMeta.RawGetString("__newindex")
 	v.faultLen = v.faultMeta.RawGetString("__len")
 	v.handlerFn = L.NewFunction(v.errorHandler)
+	v.sendFn = L.NewFunction(v.primSend)
 }
 
 // initEnv builds the environment of image code: an always-empty globals

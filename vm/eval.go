@@ -160,26 +160,35 @@ func (v *VM) Call(fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 
 // Send sends selector to recv with args, as recv:selector(args...) would.
 func (v *VM) Send(recv lua.LValue, selector string, args ...lua.LValue) ([]lua.LValue, error) {
-	// The lookup faults in recv and its protos, which raises if a record
-	// cannot be loaded: it must run in a protected call.
-	var fn lua.LValue
-	if _, err := v.Call(v.L.NewFunction(func(L *lua.LState) int {
-		fn = L.GetField(recv, selector)
-		return 0
-	})); err != nil {
-		// Raised from a Go frame, the message has an empty position.
-		if e, ok := err.(*Error); ok {
-			e.Message = strings.TrimPrefix(e.Message, " ")
-		}
-		return nil, err
+	vals, err := v.Call(v.sendFn, append([]lua.LValue{recv, lua.LString(selector)}, args...)...)
+	if e, ok := err.(*Error); ok {
+		// Raised from a Go frame, a message has an empty position.
+		e.Message = strings.TrimPrefix(e.Message, " ")
 	}
+	return vals, err
+}
+
+// primSend is Send inside Lua: the lookup faults in the receiver and its
+// prototypes, which raises if a record cannot be loaded, so it must run in
+// the protected call.
+func (v *VM) primSend(L *lua.LState) int {
+	recv, sel := L.Get(1), L.CheckString(2)
+	n := L.GetTop()
+	fn := L.GetField(recv, sel)
 	if fn == lua.LNil {
-		all := append([]lua.LValue{recv}, args...)
-		return v.Call(v.L.NewFunction(func(L *lua.LState) int {
-			return v.sendDNU(L, recv, selector, all[1:])
-		}))
+		args := make([]lua.LValue, 0, n-2)
+		for i := 3; i <= n; i++ {
+			args = append(args, L.Get(i))
+		}
+		return v.sendDNU(L, recv, sel, args)
 	}
-	return v.Call(fn, append([]lua.LValue{recv}, args...)...)
+	L.Push(fn)
+	L.Push(recv)
+	for i := 3; i <= n; i++ {
+		L.Push(L.Get(i))
+	}
+	L.Call(n-1, lua.MultRet)
+	return L.GetTop() - n
 }
 
 func (v *VM) convertError(perr error) *Error {
@@ -233,6 +242,9 @@ func (v *VM) errorFromValue(val lua.LValue) *Error {
 }
 
 func (v *VM) kindName(o *Object) string {
+	if k, ok := o.t.RawGetString("kind").(lua.LString); ok && k != "" {
+		return string(k) // errors raised by the VM itself, e.g. TraitConflict
+	}
 	for p := o; p != nil; p = p.proto {
 		p.mustEnsure()
 		if p.name != "" {

@@ -69,6 +69,7 @@ type VM struct {
 	tostringFn    *lua.LFunction
 	traitSetFn    *lua.LFunction
 	handlerFn     *lua.LFunction
+	sendFn        *lua.LFunction
 	faultIndex    lua.LValue // the shared fault metamethods, for arming objects
 	faultNewIndex lua.LValue
 	faultLen      lua.LValue
