@@ -123,6 +123,29 @@ func (v *VM) DefineMethod(o *Object, selector, source string) error {
 	return nil
 }
 
+// DefineMethodBy is DefineMethod with provenance: the method history records
+// author and note (e.g. the agent, and which model proposed it and who
+// approved it) instead of the transaction's author. It must run inside a
+// transaction (VM.Do).
+func (v *VM) DefineMethodBy(o *Object, selector, source string, author Author, note string) error {
+	if v.tx == nil {
+		return fmt.Errorf("DefineMethodBy needs a running transaction (VM.Do)")
+	}
+	if err := v.DefineMethod(o, selector, source); err != nil {
+		return err
+	}
+	if selector == "" {
+		if _, f, err := luasrc.Expression(source); err == nil {
+			selector = f.Selector
+		}
+	}
+	if v.tx.provenance == nil {
+		v.tx.provenance = map[provKey]provenance{}
+	}
+	v.tx.provenance[provKey{o, selector}] = provenance{author, note}
+	return nil
+}
+
 // RemoveMethod removes o's own method selector.
 func (v *VM) RemoveMethod(o *Object, selector string) error {
 	if err := o.ensure(); err != nil {

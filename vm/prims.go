@@ -11,11 +11,7 @@ import (
 // Primitives are Go functions stored in kernel objects' slots. They persist
 // by name, so an image refers to "Object>>clone", not to Go code.
 func (v *VM) registerPrimitives() {
-	reg := func(name string, fn lua.LGFunction) {
-		f := v.L.NewFunction(fn)
-		v.prims[name] = f
-		v.primNames[f] = name
-	}
+	reg := func(name string, fn lua.LGFunction) { v.RegisterPrimitive(name, fn) }
 	reg("Object>>clone", v.primClone)
 	reg("Object>>printString", func(L *lua.LState) int {
 		L.Push(lua.LString(v.defaultPrintString(L.Get(1))))
@@ -117,6 +113,23 @@ func (v *VM) registerPrimitives() {
 	})
 	v.builtins.RawSetString("reflect", v.L.NewFunction(v.luaReflect))
 }
+
+// RegisterPrimitive makes a Go function available as a persistent
+// primitive: stored in a slot, it persists by name ("LLM>>ask"), and an
+// image that refers to it finds it again when the same name is registered
+// before the image is opened. Higher layers (the agent) use it for their
+// objects' primitive methods.
+func (v *VM) RegisterPrimitive(name string, fn lua.LGFunction) *lua.LFunction {
+	f := v.L.NewFunction(fn)
+	v.prims[name] = f
+	v.primNames[f] = name
+	return f
+}
+
+// SetBuiltin adds (or replaces) a name in the standard library that image
+// code sees as a global (e.g. the agent's "llm" table). Builtins are not
+// persistent: they are part of the running Phoenix, not of the image.
+func (v *VM) SetBuiltin(name string, val lua.LValue) { v.builtins.RawSetString(name, val) }
 
 // Primitive returns the registered primitive with the given name.
 func (v *VM) Primitive(name string) *lua.LFunction { return v.prims[name] }

@@ -18,8 +18,19 @@ import (
 // comparing loaded tables with their shadows. Metadata changes made through
 // Go (names, prototypes, trait compositions) log an undo function.
 type txn struct {
-	undo     []func()
-	compiled []*lua.FunctionProto
+	undo       []func()
+	compiled   []*lua.FunctionProto
+	provenance map[provKey]provenance // who made a method change, when not the transaction's author
+}
+
+type provKey struct {
+	obj *Object
+	sel string
+}
+
+type provenance struct {
+	author Author
+	note   string
 }
 
 func (v *VM) begin() { v.tx = &txn{} }
@@ -301,7 +312,13 @@ func (e *encoder) methodHistory(o *Object) {
 		if bs == as {
 			return
 		}
-		e.history = append(e.history, MethodChange{Owner: o.oid, Selector: sel, Time: e.now, Author: e.v.author, Old: bs, New: as})
+		ch := MethodChange{Owner: o.oid, Selector: sel, Time: e.now, Author: e.v.author, Old: bs, New: as}
+		if tx := e.v.tx; tx != nil {
+			if p, ok := tx.provenance[provKey{o, sel}]; ok {
+				ch.Author, ch.Note = p.author, p.note
+			}
+		}
+		e.history = append(e.history, ch)
 	}
 	for sel, fn := range cur {
 		if old[sel] != fn {
