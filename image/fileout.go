@@ -451,3 +451,93 @@ func tableKey(s string) string {
 	}
 	return "[" + luaQuote(s) + "]"
 }
+
+// FileoutSource renders the named objects, with the named prototypes and
+// traits they depend on, as one Lua chunk in load order (what a fileout
+// directory holds for them, concatenated). The sandbox evaluates it in a
+// fresh image to recreate the state a candidate method runs against.
+func FileoutSource(v *vm.VM, names ...string) (string, error) {
+	named := map[*vm.Object]string{}
+	lobby := v.Lobby()
+	for _, k := range lobby.SlotNames() {
+		name, ok := k.(lua.LString)
+		if !ok || !luaIdent(string(name)) {
+			continue
+		}
+		if o := v.ObjectOf(lobby.T().RawGet(k)); o != nil && o.Kind() != vm.KindTable {
+			if _, dup := named[o]; !dup {
+				named[o] = string(name)
+			}
+		}
+	}
+	fo := &fileouter{v: v, named: named, rep: &FileoutReport{}}
+	// The closure of the requested names over prototypes and traits.
+	want := map[string]bool{}
+	var add func(name string)
+	add = func(name string) {
+		if want[name] {
+			return
+		}
+		o := v.Global(name)
+		if o == nil {
+			return
+		}
+		want[name] = true
+		if p := o.Proto(); p != nil {
+			if n, ok := named[p]; ok {
+				add(n)
+			}
+		}
+		for _, t := range o.TraitObjects() {
+			if n, ok := named[t]; ok {
+				add(n)
+			}
+		}
+	}
+	for _, n := range names {
+		if v.Global(n) == nil {
+			return "", fmt.Errorf("fileout: no object named %q", n)
+		}
+		add(n)
+	}
+	var all []string
+	for n := range want {
+		all = append(all, n)
+	}
+	var sb strings.Builder
+	var links []string
+	for _, name := range fo.order(all) {
+		text, l := fo.object(name, v.Global(name))
+		sb.WriteString(text)
+		sb.WriteString("\n")
+		for _, line := range l {
+			// keep only links between objects that are part of the chunk
+			if target := line[strings.LastIndex(line, "= ")+2:]; want[target] {
+				links = append(links, line)
+			}
+		}
+	}
+	sort.Strings(links)
+	for _, l := range links {
+		sb.WriteString(l)
+		sb.WriteString("\n")
+	}
+	return sb.String(), nil
+}
+
+// LuaLiteral renders a value as a Lua expression when it is a literal
+// (nil, boolean, number, string, or a plain table of them) or a named
+// object; ok is false otherwise.
+func LuaLiteral(v *vm.VM, val lua.LValue) (string, bool) {
+	if o := v.ObjectOf(val); o != nil && o.Kind() != vm.KindTable {
+		if o == v.Lobby() {
+			return "Lobby", true
+		}
+		if n := o.Name(); n != "" && v.Global(n) == o {
+			return n, true
+		}
+		return "", false
+	}
+	fo := &fileouter{v: v, rep: &FileoutReport{}}
+	return fo.literal(val, 0, map[*lua.LTable]bool{})
+}
