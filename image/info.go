@@ -17,6 +17,7 @@ type Info struct {
 	Records        int64
 	ByKind         map[vm.Kind]int64 // by the kind byte of each record; a corrupt one may show an invalid kind
 	HistoryEntries int64
+	AuditEntries   int64 // a/ keys
 	DiskSize       int64 // bytes of PATH/store
 	Snapshots      int
 	SnapshotsSize  int64 // bytes of PATH/snapshots (hard-linked files counted in full)
@@ -44,6 +45,8 @@ func (im *Image) Info() (*Info, error) {
 			}
 		case bytes.HasPrefix(k, prefixHistory):
 			in.HistoryEntries++
+		case bytes.HasPrefix(k, prefixAudit):
+			in.AuditEntries++
 		}
 		return nil
 	})
