@@ -14,13 +14,15 @@ var (
 	prefixHistory = []byte("h/")
 	prefixUsers   = []byte("u/")
 	prefixAudit   = []byte("a/")
+	prefixQueue   = []byte("q/")
 
 	keyFormat  = []byte("m/format")
 	keyNext    = []byte("m/next")
 	keyHSeq    = []byte("m/hseq")
 	keyCreated = []byte("m/created")
 
-	keyAuditHead = []byte("m/audit-head")
+	keyAuditHead   = []byte("m/audit-head")
+	keyApprovalSeq = []byte("m/approval-seq")
 )
 
 func recordKey(oid vm.OID) []byte {
@@ -91,6 +93,10 @@ func parseAuditKey(k []byte) (uint64, bool) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(k[2:]), true
+}
+
+func approvalKey(id string) []byte {
+	return append(append(make([]byte, 0, 2+len(id)), 'q', '/'), id...)
 }
 
 // prefixEnd returns the first key after every key with prefix p.

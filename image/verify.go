@@ -39,6 +39,7 @@ type VerifyReport struct {
 	HistoryEntries int64
 	IndexEntries   int64
 	AuditEntries   int64 // a/ keys
+	Approvals      int64 // q/ keys
 	NextOID        vm.OID
 	Problems       []Problem // the first maxProblems problems, in key order
 	ProblemCount   int64     // all problems found
@@ -58,8 +59,8 @@ func (r *VerifyReport) add(oid vm.OID, where, format string, args ...any) {
 // that every record and history entry decodes, that every reference, proto
 // and trait OID names an existing record, that the Lobby exists, that the
 // next OID exceeds every OID, and that the trait users index agrees with
-// the records' compositions; also VerifyAudit's checks of the audit
-// log. Problems are reported, not
+// the records' compositions; also that every approval decodes, and
+// VerifyAudit's checks of the audit log. Problems are reported, not
 // returned as an error; the error is for failures to read the image.
 //
 // progress (may be nil) counts keys visited over two passes; during the
@@ -118,7 +119,7 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				if len(v) != auditHeadLen {
 					rep.add(0, "meta", "%s is %d bytes, want %d", k, len(v), auditHeadLen)
 				}
-			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated):
+			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated), bytes.Equal(k, keyApprovalSeq):
 				if len(v) != 8 {
 					rep.add(0, "meta", "%s is %d bytes, want 8", k, len(v))
 				}
@@ -128,6 +129,14 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 		case bytes.HasPrefix(k, prefixHistory):
 		case bytes.HasPrefix(k, prefixAudit):
 			rep.AuditEntries++ // checked by verifyAudit below
+		case bytes.HasPrefix(k, prefixQueue):
+			rep.Approvals++
+			id := string(k[len(prefixQueue):])
+			if checkApprovalID(id) != nil {
+				rep.add(0, "approval queue", "malformed key %q", k)
+			} else if _, err := decodeApproval(id, v); err != nil {
+				rep.add(0, "approval queue", "%v", err)
+			}
 		default:
 			rep.add(0, "", "key %q is in no known keyspace", k)
 		}
