@@ -38,6 +38,10 @@
 //	o/<oid>                          encoded vm.Record (see EncodeRecord)
 //	h/<oid><selector>\x00<seq>       encoded vm.MethodChange (see EncodeChange)
 //	u/<trait oid><user oid>          empty: user's composition includes trait
+//	m/audit-head                     8-byte BE seq + 32-byte hash of the last audit entry
+//	a/<seq>                          audit entry (see below), seq 1, 2, 3, ...
+//	m/approval-seq                   8-byte BE last approval number assigned (absent = 0)
+//	q/<id>                           JSON Approval; id is 1-64 of [A-Za-z0-9._-]
 //
 // History sequence numbers are global to the image and increase with every
 // entry committed, so a method's entries sort oldest first. A selector may
@@ -50,6 +54,24 @@
 // in one Pebble batch committed with pebble.Sync: a commit is applied
 // entirely or not at all. m/next only grows, and Commit keeps it above
 // every OID it writes, so "next OID > every OID" always holds.
+//
+// The audit log (a/, m/audit-head; audit.go) and the approval queue (q/,
+// m/approval-seq; approvals.go) are written by their own synced batches,
+// never by Commit: they persist even when the VM transaction that led to
+// them rolls back. Every audit entry's value is its canonical encoding
+// followed by its 32-byte SHA-256 hash, which covers everything before it:
+//
+//	version 1 byte (1) | seq 8-byte BE | time 8-byte BE Unix nanoseconds |
+//	kind, actor, subject, data: each an 8-byte BE length then the bytes |
+//	prev hash 32 bytes | hash 32 bytes
+//
+// Each entry's prev is the hash of the entry before (zeros for seq 1), and
+// AppendAudit writes the entry and the new head in one batch, so
+// VerifyAudit detects a modified, deleted, reordered or inserted entry and
+// a truncated end; a consistent rewrite of the whole chain and its head
+// can only be detected against a copy of the head kept elsewhere. GC
+// leaves a/ and q/ alone; Export and Import carry them. Approval ids the
+// image assigns are "a" followed by the approval number.
 //
 // An Import writes m/format last, in its final synced batch: a directory
 // left behind by a crashed import is refused by Open.

@@ -31,9 +31,10 @@ type ExportHeader struct {
 // their progress callback.
 const progressEvery = 1 << 20
 
-// Export writes every key of the image (meta, records, history and index),
-// in key order, to w in exportfmt format. It reads from a consistent Pebble
-// snapshot, so commits made meanwhile are not included. progress (may be
+// Export writes every key of the image (meta, records, history, index,
+// audit log and approval queue), in key order, to w in exportfmt format.
+// It reads from a consistent Pebble snapshot, so commits made meanwhile
+// are not included. progress (may be
 // nil) receives the payload bytes (keys plus values) written so far and
 // their total, which is exact: Export scans the image once before writing
 // to count the records for the header.
@@ -243,7 +244,7 @@ func Import(r io.Reader, destPath string, progress func(done, total int64)) (sum
 }
 
 func knownKey(k []byte) bool {
-	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers} {
+	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers, prefixAudit, prefixQueue} {
 		if bytes.HasPrefix(k, p) {
 			return true
 		}

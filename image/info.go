@@ -10,16 +10,18 @@ import (
 
 // Info describes an image.
 type Info struct {
-	Path           string
-	FormatVersion  int
-	Created        time.Time
-	NextOID        vm.OID
-	Records        int64
-	ByKind         map[vm.Kind]int64 // by the kind byte of each record; a corrupt one may show an invalid kind
-	HistoryEntries int64
-	DiskSize       int64 // bytes of PATH/store
-	Snapshots      int
-	SnapshotsSize  int64 // bytes of PATH/snapshots (hard-linked files counted in full)
+	Path             string
+	FormatVersion    int
+	Created          time.Time
+	NextOID          vm.OID
+	Records          int64
+	ByKind           map[vm.Kind]int64 // by the kind byte of each record; a corrupt one may show an invalid kind
+	HistoryEntries   int64
+	AuditEntries     int64 // a/ keys
+	PendingApprovals int64 // q/ approvals whose status is pending (corrupt ones are not counted)
+	DiskSize         int64 // bytes of PATH/store
+	Snapshots        int
+	SnapshotsSize    int64 // bytes of PATH/snapshots (hard-linked files counted in full)
 }
 
 // Info scans the image and returns its statistics.
@@ -44,6 +46,12 @@ func (im *Image) Info() (*Info, error) {
 			}
 		case bytes.HasPrefix(k, prefixHistory):
 			in.HistoryEntries++
+		case bytes.HasPrefix(k, prefixAudit):
+			in.AuditEntries++
+		case bytes.HasPrefix(k, prefixQueue):
+			if a, err := decodeApproval(string(k[len(prefixQueue):]), v); err == nil && a.Status == ApprovalPending {
+				in.PendingApprovals++
+			}
 		}
 		return nil
 	})

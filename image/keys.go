@@ -13,11 +13,16 @@ var (
 	prefixRecord  = []byte("o/")
 	prefixHistory = []byte("h/")
 	prefixUsers   = []byte("u/")
+	prefixAudit   = []byte("a/")
+	prefixQueue   = []byte("q/")
 
 	keyFormat  = []byte("m/format")
 	keyNext    = []byte("m/next")
 	keyHSeq    = []byte("m/hseq")
 	keyCreated = []byte("m/created")
+
+	keyAuditHead   = []byte("m/audit-head")
+	keyApprovalSeq = []byte("m/approval-seq")
 )
 
 func recordKey(oid vm.OID) []byte {
@@ -76,6 +81,22 @@ func parseUsersKey(k []byte) (trait, user vm.OID, ok bool) {
 		return 0, 0, false
 	}
 	return vm.OID(binary.BigEndian.Uint64(k[2:10])), vm.OID(binary.BigEndian.Uint64(k[10:])), true
+}
+
+func auditKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 10), 'a', '/'), seq)
+}
+
+// parseAuditKey returns the sequence number of an a/ key.
+func parseAuditKey(k []byte) (uint64, bool) {
+	if len(k) != 10 || !bytes.HasPrefix(k, prefixAudit) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[2:]), true
+}
+
+func approvalKey(id string) []byte {
+	return append(append(make([]byte, 0, 2+len(id)), 'q', '/'), id...)
 }
 
 // prefixEnd returns the first key after every key with prefix p.

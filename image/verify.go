@@ -38,6 +38,8 @@ type VerifyReport struct {
 	ByKind         map[vm.Kind]int64 // records that decoded, by kind
 	HistoryEntries int64
 	IndexEntries   int64
+	AuditEntries   int64 // a/ keys
+	Approvals      int64 // q/ keys
 	NextOID        vm.OID
 	Problems       []Problem // the first maxProblems problems, in key order
 	ProblemCount   int64     // all problems found
@@ -57,8 +59,9 @@ func (r *VerifyReport) add(oid vm.OID, where, format string, args ...any) {
 // that every record and history entry decodes, that every reference, proto
 // and trait OID names an existing record, that the Lobby exists, that the
 // next OID exceeds every OID, and that the trait users index agrees with
-// the records' compositions. Problems are reported, not returned as an
-// error; the error is for failures to read the image.
+// the records' compositions; also that every approval decodes, and
+// VerifyAudit's checks of the audit log. Problems are reported, not
+// returned as an error; the error is for failures to read the image.
 //
 // progress (may be nil) counts keys visited over two passes; during the
 // first pass the total is -1 (unknown), then it is twice the key count.
@@ -112,7 +115,11 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				} else {
 					rep.add(0, "meta", "next OID is %d bytes, want 8", len(v))
 				}
-			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated):
+			case bytes.Equal(k, keyAuditHead):
+				if len(v) != auditHeadLen {
+					rep.add(0, "meta", "%s is %d bytes, want %d", k, len(v), auditHeadLen)
+				}
+			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated), bytes.Equal(k, keyApprovalSeq):
 				if len(v) != 8 {
 					rep.add(0, "meta", "%s is %d bytes, want 8", k, len(v))
 				}
@@ -120,6 +127,16 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				rep.add(0, "meta", "unknown meta key %q", k)
 			}
 		case bytes.HasPrefix(k, prefixHistory):
+		case bytes.HasPrefix(k, prefixAudit):
+			rep.AuditEntries++ // checked by verifyAudit below
+		case bytes.HasPrefix(k, prefixQueue):
+			rep.Approvals++
+			id := string(k[len(prefixQueue):])
+			if checkApprovalID(id) != nil {
+				rep.add(0, "approval queue", "malformed key %q", k)
+			} else if _, err := decodeApproval(id, v); err != nil {
+				rep.add(0, "approval queue", "%v", err)
+			}
 		default:
 			rep.add(0, "", "key %q is in no known keyspace", k)
 		}
@@ -234,6 +251,13 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 	})
 	for _, tu := range stale {
 		rep.add(tu[1], "trait users index", "listed as a user of trait %d, but its record does not use it", tu[0])
+	}
+	arep, err := verifyAudit(snap)
+	if err != nil {
+		return fail(err)
+	}
+	for _, p := range arep.Problems {
+		rep.add(0, "audit log", "%s", p)
 	}
 	report(progress, total, total)
 	return rep, nil
