@@ -3,12 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -60,8 +62,13 @@ func InstallObjects(ctx context.Context, v *vm.VM) error {
 
 // AuditReader is what the audit builtin reads (image.Image implements it).
 type AuditReader interface {
-	AuditTailStrings(n int) ([]string, error)
-	VerifyAuditSummary() (string, error)
+	AuditTail(n int) ([]*image.AuditEntry, error)
+	VerifyAudit() (*image.AuditReport, error)
+}
+
+// FormatAudit renders one audit entry on one line.
+func FormatAudit(e *image.AuditEntry) string {
+	return fmt.Sprintf("#%d %s %-9s %-6s %s %s", e.Seq, e.Time.Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Subject, string(e.Data))
 }
 
 // Builtins installs the "llm" (and, with a reader, "audit") globals that
@@ -108,21 +115,25 @@ func Builtins(v *vm.VM, ar AuditReader) {
 	if ar != nil {
 		a := L.NewTable()
 		a.RawSetString("tail", L.NewFunction(func(L *lua.LState) int {
-			lines, err := ar.AuditTailStrings(L.OptInt(1, 10))
+			entries, err := ar.AuditTail(L.OptInt(1, 10))
 			if err != nil {
 				L.RaiseError("%s", err.Error())
 			}
 			out := L.NewTable()
-			for _, l := range lines {
-				out.Append(lua.LString(l))
+			for _, e := range entries {
+				out.Append(lua.LString(FormatAudit(e)))
 			}
 			L.Push(out)
 			return 1
 		}))
 		a.RawSetString("verify", L.NewFunction(func(L *lua.LState) int {
-			s, err := ar.VerifyAuditSummary()
+			rep, err := ar.VerifyAudit()
 			if err != nil {
 				L.RaiseError("%s", err.Error())
+			}
+			s := fmt.Sprintf("%d entries, ok", rep.Entries)
+			if !rep.OK {
+				s = fmt.Sprintf("%d entries, %d problems: %s", rep.Entries, len(rep.Problems), strings.Join(rep.Problems, "; "))
 			}
 			L.Push(lua.LString(s))
 			return 1
