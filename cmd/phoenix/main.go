@@ -78,7 +78,8 @@ Without a command, phoenix opens the repl on the image.`,
 	root.PersistentFlags().StringVar(&g.image, "image", "", "image directory (default "+bootstrap.DefaultImagePath()+")")
 	root.PersistentFlags().DurationVar(&g.budget, "budget", vm.DefaultBudget, "time budget of one evaluation")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
-	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g))
+	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
+		sandboxExecCmd(), sandboxIdleCmd())
 	return root
 }
 
