@@ -36,7 +36,7 @@ Use - to read CODE from standard input.`,
 				}
 				code = b
 			}
-			s, err := g.open(cmd.Context())
+			s, err := g.openWithAgent(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ later run with the image's restricted library.`,
 			if err != nil {
 				return err
 			}
-			s, err := g.open(cmd.Context())
+			s, err := g.openWithAgent(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -27,9 +27,12 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 type globals struct {
-	image    string
-	budget   time.Duration
-	logLevel string
+	image       string
+	budget      time.Duration
+	logLevel    string
+	autoApprove bool
+	noSandbox   bool
+	cleanup     []func()
 }
 
 func main() {
@@ -38,6 +41,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := root.ExecuteContext(ctx)
 	stop()
+	for _, f := range g.cleanup {
+		f()
+	}
 	if err == nil {
 		return
 	}
@@ -77,9 +83,11 @@ Without a command, phoenix opens the repl on the image.`,
 	}
 	root.PersistentFlags().StringVar(&g.image, "image", "", "image directory (default "+bootstrap.DefaultImagePath()+")")
 	root.PersistentFlags().DurationVar(&g.budget, "budget", vm.DefaultBudget, "time budget of one evaluation")
+	root.PersistentFlags().BoolVar(&g.autoApprove, "auto-approve", false, "install validated agent proposals that the policy allows without asking (core objects and risky changes still wait for a person)")
+	root.PersistentFlags().BoolVar(&g.noSandbox, "no-gvisor", false, "do not use the gVisor sandbox (generated code is then only validated if Policy.allowInProcess is true)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
 	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
-		sandboxExecCmd(), sandboxIdleCmd())
+		approvalsCmd(g), auditCmd(g), sandboxExecCmd(), sandboxIdleCmd())
 	return root
 }
 
@@ -116,4 +124,20 @@ func (g *globals) open(ctx context.Context) (*bootstrap.Session, error) {
 	return bootstrap.Open(ctx, path, bootstrap.Options{
 		Transcript: os.Stdout, Budget: g.budget, Logger: slog.Default(), Create: create,
 	})
+}
+
+// openWithAgent opens the image with the agent answering messages not
+// understood (eval, run, repl, shell).
+func (g *globals) openWithAgent(ctx context.Context) (*bootstrap.Session, error) {
+	s, err := g.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done, err := g.attachAgent(ctx, s)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	g.cleanup = append(g.cleanup, done)
+	return s, nil
 }

@@ -42,7 +42,7 @@ func historyPath() string {
 }
 
 func runRepl(ctx context.Context, g *globals) error {
-	s, err := g.open(ctx)
+	s, err := g.openWithAgent(ctx)
 	if err != nil {
 		return err
 	}

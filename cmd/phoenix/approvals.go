@@ -1,0 +1,222 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-image/phoenix/agent"
+	"github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+func approvalsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "approvals",
+		Short: "List, show, approve or reject the agent's proposals that wait for a person",
+		Long: `Proposals that the policy does not let the agent install by itself wait in
+the image's approval queue: a change to a core object, a risky change, or any
+change when no person was at a terminal to ask. Approving installs the
+method (with the agent's provenance) as one transaction.`,
+	}
+	var all bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List pending approvals (--all for every one)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			im, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			status := image.ApprovalPending
+			if all {
+				status = ""
+			}
+			as, err := im.Approvals(status)
+			if err != nil {
+				return err
+			}
+			for _, a := range as {
+				rec := decodeRecord(a)
+				fmt.Printf("%-6s %-9s %s>>%s  %s  %s\n", a.ID, a.Status, a.Object, a.Selector, a.Created.Local().Format("2006-01-02 15:04"), rec.Decision)
+			}
+			if len(as) == 0 {
+				fmt.Println("no approvals waiting")
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&all, "all", false, "include decided approvals")
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a proposal: source, tests, sandbox result and reasoning",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			im, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			a, err := im.GetApproval(args[0])
+			if err != nil {
+				return err
+			}
+			rec := decodeRecord(a)
+			fmt.Printf("approval %s (%s), created %s\n", a.ID, a.Status, a.Created.Local().Format("2006-01-02 15:04:05"))
+			if a.DecidedBy != "" {
+				fmt.Printf("decided by %s at %s %s\n", a.DecidedBy, a.Decided.Local().Format("2006-01-02 15:04:05"), a.Note)
+			}
+			p := rec.Proposal
+			fmt.Printf("method %s>>%s, proposed by %s via %s\n", p.Target, p.Selector, orDash(p.Model), p.Via)
+			fmt.Printf("why a person: %s\n", rec.Decision)
+			if p.Explanation != "" {
+				fmt.Printf("explanation: %s\n", p.Explanation)
+			}
+			fmt.Printf("\n%s\n\ntests:\n%s\n", indent(p.Source), indent(p.Tests))
+			if r := rec.Sandbox; r != nil {
+				fmt.Printf("\nsandbox (%s): %d passed, %d failed, call: %s %s\n", r.Boundary, r.Passed, r.Failed, orDash(r.CallResult), r.CallError)
+				for _, t := range r.Tests {
+					fmt.Printf("  %-5s %s %s\n", t.Status, t.Name, t.Message)
+				}
+			}
+			return nil
+		},
+	}
+	var note string
+	approve := &cobra.Command{
+		Use:   "approve ID",
+		Short: "Approve a pending proposal and install its method",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			a, err := s.Image.GetApproval(args[0])
+			if err != nil {
+				return err
+			}
+			if a.Status != image.ApprovalPending {
+				return fmt.Errorf("approval %s is %s, not pending", a.ID, a.Status)
+			}
+			rec := decodeRecord(a)
+			target := s.VM.Global(rec.Proposal.Target)
+			if target == nil {
+				return fmt.Errorf("approval %s: the image has no object %s any more", a.ID, rec.Proposal.Target)
+			}
+			subject := rec.Proposal.Target + ">>" + rec.Proposal.Selector
+			err = s.VM.Do(cmd.Context(), vm.TxOptions{Author: vm.AuthorAgent}, func() error {
+				return agent.Install(s.VM, target, &rec.Proposal, "human", "approval "+a.ID+suffixNote(note))
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := s.Image.DecideApproval(a.ID, image.ApprovalApproved, "human", note); err != nil {
+				return err
+			}
+			s.Image.AppendAudit("approval", "human", subject, map[string]any{"approval": a.ID, "approved": true, "note": note})
+			s.Image.AppendAudit("install", "agent", subject, map[string]any{"approval": a.ID, "approvedBy": "human"})
+			fmt.Printf("approved %s: %s installed\n", a.ID, subject)
+			return nil
+		},
+	}
+	approve.Flags().StringVar(&note, "note", "", "a note for the history and the audit log")
+	reject := &cobra.Command{
+		Use:   "reject ID",
+		Short: "Reject a pending proposal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			im, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			a, err := im.DecideApproval(args[0], image.ApprovalRejected, "human", note)
+			if err != nil {
+				return err
+			}
+			im.AppendAudit("approval", "human", a.Object+">>"+a.Selector, map[string]any{"approval": a.ID, "approved": false, "note": note})
+			fmt.Printf("rejected %s\n", a.ID)
+			return nil
+		},
+	}
+	reject.Flags().StringVar(&note, "note", "", "why (kept in the queue and the audit log)")
+	cmd.AddCommand(list, show, approve, reject)
+	return cmd
+}
+
+func suffixNote(n string) string {
+	if n == "" {
+		return ""
+	}
+	return ": " + n
+}
+
+func decodeRecord(a *image.Approval) agent.ProposalRecord {
+	var rec agent.ProposalRecord
+	json.Unmarshal(a.Data, &rec)
+	if rec.Proposal.Target == "" {
+		rec.Proposal.Target, rec.Proposal.Selector = a.Object, a.Selector
+	}
+	return rec
+}
+
+func auditCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "The agent's append-only, hash-chained audit log",
+	}
+	var n int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the last entries (prompts as hash and size, tool calls, sandbox results, approvals, installs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			im, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			es, err := im.AuditTail(n)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				fmt.Println(agent.FormatAudit(e))
+			}
+			return nil
+		},
+	}
+	list.Flags().IntVarP(&n, "n", "n", 50, "how many entries")
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute the hash chain and report tampering",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			im, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			defer im.Close()
+			rep, err := im.VerifyAudit()
+			if err != nil {
+				return err
+			}
+			for _, p := range rep.Problems {
+				fmt.Println("problem:", p)
+			}
+			if !rep.OK {
+				fmt.Printf("%d entries: the audit log has been tampered with\n", rep.Entries)
+				return exitError{1}
+			}
+			fmt.Printf("%d entries: ok\n", rep.Entries)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, verify)
+	return cmd
+}
