@@ -30,4 +30,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"
 fi
-say "ok (go $have)"
+# gVisor's runsc, pinned, built statically (a cgo build cannot start
+# sandboxes) and cached by version.
+RUNSC_VERSION=v0.0.0-20260905035102-160fafc42237
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/phoenix"
+runsc_dir="$cache/runsc-$RUNSC_VERSION"
+if [ ! -x "$runsc_dir/runsc" ]; then
+  say "building runsc $RUNSC_VERSION into $runsc_dir (10-15 minutes on a fresh machine; cached afterwards)"
+  mkdir -p "$runsc_dir"
+  start=$(date +%s)
+  ( while sleep 30; do say "  still building runsc ($(( $(date +%s) - start ))s)"; done ) &
+  ticker=$!
+  trap 'kill $ticker 2>/dev/null' EXIT
+  GOBIN="$runsc_dir" CGO_ENABLED=0 go install -ldflags='-s -w' "gvisor.dev/gvisor/runsc@$RUNSC_VERSION"
+  kill $ticker 2>/dev/null
+  say "runsc built in $(( $(date +%s) - start ))s"
+fi
+say "ok (go $have, runsc $runsc_dir/runsc)"

@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 	root := filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", phoenixBin, "./cmd/phoenix")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static: it also runs inside the sandbox
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building phoenix:", err)
