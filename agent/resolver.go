@@ -71,10 +71,6 @@ type ProposalRecord struct {
 // Resolve handles one message not understood, inside the evaluation's
 // transaction.
 func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (bool, string, error) {
-	log := r.Log
-	if log == nil {
-		log = slog.Default()
-	}
 	target := targetOf(req.Receiver)
 	if target == nil {
 		return false, "the receiver has no named prototype to add the method to", nil
@@ -112,34 +108,60 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 		return false, "the LLM's proposal is unusable: " + err.Error(), nil
 	}
 	p.Model = r.Model
+	if !callOK {
+		call = ""
+	}
+	ok, reason := r.Consider(ctx, v, target, p, call)
+	return ok, reason, nil
+}
+
+// Consider runs a proposal for target through the rest of the pipeline —
+// validation in the sandbox, the policy, a person's approval or the queue —
+// and installs it (as one transaction by the agent, or as part of the
+// running one). call, if not "", reproduces a use of the method and must
+// run without error in the sandbox. It returns whether the method was
+// installed and, if not, why; every step is audited.
+func (r *Resolver) Consider(ctx context.Context, v *vm.VM, target *vm.Object, p *Proposal, call string) (installed bool, reason string) {
+	log := r.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	tname := target.Name()
+	subject := tname + ">>" + p.Selector
 
 	// Validate in the sandbox.
-	val, boundary, err := r.validator(v)
+	val, err := r.Sandbox(v)
 	if err != nil {
 		r.audit("sandbox", "system", subject, map[string]any{"outcome": "unavailable", "error": err.Error()})
-		return false, err.Error(), nil
+		return false, err.Error()
 	}
-	ctxSrc, err := image.FileoutSource(v, tname)
+	var ctxSrc string
+	var pol *Policy
+	var existed bool
+	err = v.Do(ctx, vm.TxOptions{Rollback: true}, func() error { // read only
+		var err error
+		if ctxSrc, err = image.FileoutSource(v, tname); err != nil {
+			return err
+		}
+		pol = LoadPolicy(v)
+		_, existed = v.MethodSource(target, p.Selector)
+		return nil
+	})
 	if err != nil {
-		return false, "cannot prepare the sandbox: " + err.Error(), nil
+		return false, "cannot prepare the sandbox: " + err.Error()
 	}
-	sreq := &sandbox.Request{Context: ctxSrc, Receiver: tname, Selector: req.Selector, Source: p.Source, Tests: p.Tests}
-	if callOK {
-		sreq.Call = call
-	}
+	sreq := &sandbox.Request{Context: ctxSrc, Receiver: tname, Selector: p.Selector, Source: p.Source, Tests: p.Tests, Call: call}
 	res, err := val.Validate(ctx, sreq)
 	if err != nil {
-		r.audit("sandbox", "system", subject, map[string]any{"boundary": boundary, "error": err.Error()})
-		return false, "the sandbox failed: " + err.Error(), nil
+		r.audit("sandbox", "system", subject, map[string]any{"boundary": val.Boundary(), "error": err.Error()})
+		return false, "the sandbox failed: " + err.Error()
 	}
 	r.audit("sandbox", "system", subject, sandboxSummary(res))
 	if !res.OK {
-		return false, "validation failed: " + failureText(res), nil
+		return false, "validation failed: " + failureText(res)
 	}
 
 	// Policy and approval.
-	pol := LoadPolicy(v)
-	_, existed := v.MethodSource(target, req.Selector)
 	d := pol.Decide(tname, existed, p.Source, r.AutoApprove)
 	rec := ProposalRecord{Proposal: *p, Sandbox: res, Decision: d.Reason, Call: sreq.Call}
 	approvedBy := "policy"
@@ -148,28 +170,31 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 		if r.Approver == nil {
 			a, err := r.queue(rec, subject)
 			if err != nil {
-				return false, "cannot queue the proposal for approval: " + err.Error(), nil
+				return false, "cannot queue the proposal for approval: " + err.Error()
 			}
-			return false, fmt.Sprintf("the proposal waits for a person's approval as %s (%s); see phoenix approvals show %s", a.ID, d.Reason, a.ID), nil
+			return false, fmt.Sprintf("the proposal waits for a person's approval as %s (%s); see phoenix approvals show %s", a.ID, d.Reason, a.ID)
 		}
 		ok, why, err := r.Approver.Approve(ctx, p, res, d)
 		if err != nil {
-			return false, "asking for approval failed: " + err.Error(), nil
+			return false, "asking for approval failed: " + err.Error()
 		}
 		r.audit("approval", "human", subject, map[string]any{"approved": ok, "note": why})
 		if !ok {
-			return false, "the person rejected the proposal" + suffix(why), nil
+			return false, "the person rejected the proposal" + suffix(why)
 		}
 		approvedBy, note = "human", why
 	} else {
 		r.audit("approval", "system", subject, map[string]any{"approved": true, "reason": d.Reason})
 	}
-	if err := Install(v, target, p, approvedBy, note); err != nil {
-		return false, "installing the method failed: " + err.Error(), nil
+	err = v.Do(ctx, vm.TxOptions{Author: vm.AuthorAgent}, func() error {
+		return Install(v, target, p, approvedBy, note)
+	})
+	if err != nil {
+		return false, "installing the method failed: " + err.Error()
 	}
 	r.audit("install", "agent", subject, map[string]any{"sha256": sha(p.Source), "approvedBy": approvedBy, "boundary": res.Boundary})
 	log.Info("agent installed a method", "method", subject, "approvedBy", approvedBy)
-	return true, "", nil
+	return true, ""
 }
 
 func suffix(s string) string {
@@ -211,16 +236,19 @@ func (r *Resolver) queue(rec ProposalRecord, subject string) (*image.Approval, e
 	return a, nil
 }
 
-func (r *Resolver) validator(v *vm.VM) (sandbox.Validator, string, error) {
+// Sandbox returns the validator for generated code: the configured one
+// (gVisor), else the in-process one if the image's policy allows it
+// (Policy.allowInProcess), else an error saying why there is none.
+func (r *Resolver) Sandbox(v *vm.VM) (sandbox.Validator, error) {
 	if r.Validator != nil {
-		return r.Validator, r.Validator.Boundary(), nil
+		return r.Validator, nil
 	}
 	if r.InProcess != nil {
 		if o := v.Global("Policy"); o != nil && lua.LVAsBool(o.T().RawGetString("allowInProcess")) {
-			return r.InProcess, r.InProcess.Boundary(), nil
+			return r.InProcess, nil
 		}
 	}
-	return nil, "", errors.New("no gVisor sandbox is available, and the policy forbids the in-process validator for generated code (Policy.allowInProcess)")
+	return nil, errors.New("no gVisor sandbox is available, and the policy forbids the in-process validator for generated code (Policy.allowInProcess)")
 }
 
 func (r *Resolver) audit(kind, actor, subject string, data any) {

@@ -20,7 +20,8 @@ import (
 
 // attachAgent wires the agent into a session: its objects in the image,
 // the llm/audit builtins, and the resolver for messages not understood.
-// The returned function releases the sandbox.
+// The resolver is kept in g.resolver. The returned function releases the
+// sandbox.
 func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func(), error) {
 	if err := agent.InstallObjects(ctx, s.VM); err != nil {
 		return nil, fmt.Errorf("installing the agent's objects: %w", err)
@@ -46,6 +47,7 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 		r.Approver = &terminalApprover{tty: tty}
 	}
 	s.VM.SetNotUnderstood(r)
+	g.resolver = r
 	return func() { lazy.Close() }, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -33,6 +34,10 @@ type globals struct {
 	autoApprove bool
 	noSandbox   bool
 	cleanup     []func()
+	// resolver is the agent's resolver of the session opened with
+	// openWithAgent (the shell's planner shares its sandbox, policy,
+	// approver and audit log).
+	resolver *agent.Resolver
 }
 
 func main() {
@@ -87,7 +92,7 @@ Without a command, phoenix opens the repl on the image.`,
 	root.PersistentFlags().BoolVar(&g.noSandbox, "no-gvisor", false, "do not use the gVisor sandbox (generated code is then only validated if Policy.allowInProcess is true)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
 	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
-		approvalsCmd(g), auditCmd(g), sandboxExecCmd(), sandboxIdleCmd())
+		approvalsCmd(g), auditCmd(g), shellCmd(g), sandboxExecCmd(), sandboxIdleCmd())
 	return root
 }
 
