@@ -26,10 +26,14 @@ const RunscVersion = "v0.0.0-20260905035102-160fafc42237"
 const Cold = -1
 
 // goReserveMB is the address space the Go runtime of the sandboxed phoenix
-// reserves beyond its heap (about 740 MiB at start on amd64, most of it
-// never touched; it fails to start under a smaller RLIMIT_AS). RLIMIT_AS is
-// MemoryMB plus this, so that MemoryMB is roughly what the heap may grow to.
-const goReserveMB = 1024
+// needs beyond its heap. It reserves about 740 MiB at start on amd64 (page
+// allocator summaries, mostly never touched) and fails to start under a
+// smaller RLIMIT_AS; under gVisor, 1280 MiB in all still failed about one
+// start in ten, 1536 MiB none in 60. RLIMIT_AS is MemoryMB plus this: it is
+// the hard bound, well above MemoryMB; GOMEMLIMIT and the heap watchdog
+// hold the heap near MemoryMB (gVisor does not enforce RLIMIT_DATA, and
+// there are no cgroups here).
+const goReserveMB = 1536
 
 // RunscOptions configure the gVisor backend. The zero value of every field
 // is usable, given a static phoenix binary somewhere.
@@ -335,7 +339,11 @@ func (v *runscV) exec(ctx context.Context, in []byte, args []string) (res *Resul
 	res = &Result{}
 	if derr := json.Unmarshal(stdout.Bytes(), res); derr != nil || runErr != nil {
 		why := "no result"
-		if runErr != nil {
+		var ee *exec.ExitError
+		switch {
+		case errors.As(runErr, &ee) && ee.ExitCode() == 128+9:
+			why = "killed by SIGKILL: its CPU rlimit, or from outside"
+		case runErr != nil:
 			why = runErr.Error()
 		}
 		return &Result{Error: "the sandbox failed (" + why + "): " + crashSummary(stderr.String())}, false, nil
