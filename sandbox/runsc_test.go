@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,5 +170,27 @@ func TestRunscClose(t *testing.T) {
 	}
 	if _, err := v.Validate(context.Background(), goodRequest()); err == nil {
 		t.Error("Validate after Close succeeded")
+	}
+}
+
+func TestRunscConcurrent(t *testing.T) {
+	v := newRunsc(t, RunscOptions{Pool: 2})
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		go func() {
+			r, err := v.Validate(context.Background(), goodRequest())
+			if err == nil && !r.OK {
+				err = errors.New(r.Error + r.CallError)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if ids := v.ids(); len(ids) != 2 {
+		t.Errorf("sandboxes %v, want 2", ids)
 	}
 }
