@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -52,11 +50,12 @@ func ContextFor(v *vm.VM, names ...string) (string, error) {
 	}
 	named := map[*vm.Object]string{}
 	for _, k := range v.Lobby().SlotNames() {
-		if s, ok := k.(lua.LString); ok {
-			if o := v.ObjectOf(v.Lobby().T().RawGet(k)); o != nil {
-				if _, dup := named[o]; !dup {
-					named[o] = string(s)
-				}
+		if k.Type().String() != "string" {
+			continue
+		}
+		if o := v.Global(k.String()); o != nil {
+			if _, dup := named[o]; !dup {
+				named[o] = k.String()
 			}
 		}
 	}
