@@ -37,6 +37,12 @@ func Run(ctx context.Context, req *Request) (res *Result) {
 			}
 		}
 		res.Output = out.String()
+		res.CompileError = capString(res.CompileError)
+		res.CallError = capString(res.CallError)
+		res.CallResult = capString(res.CallResult)
+		for i := range res.Tests {
+			res.Tests[i].Message = capString(res.Tests[i].Message)
+		}
 		res.Duration = time.Since(start)
 		res.settle()
 	}()
@@ -145,6 +151,18 @@ func compileMessage(err error) string {
 		return msg
 	}
 	return detail(err)
+}
+
+// MaxMessage caps each error message and the call's result.
+const MaxMessage = 16 << 10
+
+func capString(s string) string {
+	if len(s) <= MaxMessage {
+		return s
+	}
+	w := &capWriter{max: MaxMessage}
+	w.Write([]byte(s))
+	return w.String()
 }
 
 // capWriter keeps the first max bytes written and notes what it dropped.
