@@ -10,6 +10,7 @@ import (
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
+	"github.com/phoenix-image/phoenix/sandbox"
 )
 
 const e2eKey = "sk-e2e-SECRET-4711"
@@ -17,6 +18,7 @@ const e2eKey = "sk-e2e-SECRET-4711"
 // agentEnv is a private data dir plus the fake LLM's configuration.
 func agentEnv(home, url string) []string {
 	return append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(home, "data"), "HOME="+home,
+		"PHOENIX_RUNSC="+sandbox.DefaultRunsc(),
 		"OPENAI_BASE_URL="+url, "PHOENIX_MODEL=fake-coder", "OPENAI_API_KEY="+e2eKey)
 }
 
