@@ -418,6 +418,36 @@ func Anchors(sums []*Summary) []AnchorRow {
 		}
 		rows = append(rows, row)
 	}
+
+	// Issue 2 of 5: the agent loop.
+	for _, a := range []struct {
+		name, label string
+		limitMs     float64
+	}{
+		{"BenchmarkDNUToResultWarm", "send to installed result, warm gVisor pool", 300},
+		{"BenchmarkDNUToResultCold", "send to installed result, cold sandbox", 0},
+	} {
+		row := AnchorRow{Label: a.label, Target: "-", Verdict: "info"}
+		if a.limitMs > 0 {
+			row.Target = fmt.Sprintf("< %.0f ms", a.limitMs)
+		}
+		if v, ok := nsop(find(sums, a.name)); ok {
+			ms := v / 1e6
+			row.Inputs = short(a.name)
+			row.Value = fmt.Sprintf("%.1f ms", ms)
+			if a.limitMs > 0 {
+				row.Verdict = verdict(lt, ms, a.limitMs, " ms")
+			}
+		} else {
+			row.Value, row.Verdict = "not run", notRun(a.name)
+		}
+		rows = append(rows, row)
+	}
+	if v, ok := nsop(find(sums, "BenchmarkValidateWarm")); ok && v > 0 {
+		rows = append(rows, AnchorRow{Label: "validations per minute, warm pool", Inputs: "ValidateWarm", Value: fmt.Sprintf("%.0f", 60e9/v), Target: "-", Verdict: "info"})
+	} else {
+		rows = append(rows, AnchorRow{Label: "validations per minute, warm pool", Value: "not run", Target: "-", Verdict: notRun("BenchmarkValidateWarm")})
+	}
 	return rows
 }
 
