@@ -74,10 +74,10 @@ func TestKillMidCommit(t *testing.T) {
 				break
 			}
 		}
-		// Drain: a commit may have been acknowledged while we killed.
-		rest, _ := io.ReadAll(stdout)
-		for _, l := range strings.Fields(string(rest)) {
-			if n, err := strconv.Atoi(l); err == nil && n == acked+1 {
+		// Drain: commits acknowledged while we killed are still in the
+		// pipe (and in the scanner's buffer).
+		for sc.Scan() {
+			if n, err := strconv.Atoi(strings.TrimSpace(sc.Text())); err == nil && n == acked+1 {
 				acked = n
 			}
 		}
