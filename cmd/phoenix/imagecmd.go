@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
@@ -25,11 +26,15 @@ lock): only one process may open it at a time.`,
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "new PATH",
-			Short: "Create a fresh image (Lobby, Object, Trait, TestCase, Transcript and the standard traits)",
+			Short: "Create a fresh image (Lobby, Object, Trait, TestCase, Transcript, the standard traits, and the agent's LLM, Policy and AuditLog)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				s, err := bootstrap.NewImage(cmd.Context(), args[0], bootstrap.Options{})
 				if err != nil {
+					return err
+				}
+				if err := agent.InstallObjects(cmd.Context(), s.VM); err != nil {
+					s.Close()
 					return err
 				}
 				fmt.Printf("created image %s\n", args[0])
