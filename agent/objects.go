@@ -203,3 +203,31 @@ func ConfigOf(v *vm.VM, o *vm.Object) (LLMConfig, bool) {
 	}
 	return cfg, cfg.BaseURL != "" && cfg.Model != ""
 }
+
+// RoleObject finds the global LLM object (a clone of LLM) with the given
+// role, e.g. Coder = LLM:clone(); Coder.role = "coder". Globals are tried
+// in name order; the LLM prototype itself is not returned.
+func RoleObject(v *vm.VM, role string) *vm.Object {
+	llmProto := v.Global("LLM")
+	if llmProto == nil {
+		return nil
+	}
+	lobby := v.Lobby()
+	for _, k := range lobby.SlotNames() {
+		o := v.ObjectOf(lobby.T().RawGet(k))
+		if o == nil || o == llmProto || o.Kind() != vm.KindObject {
+			continue
+		}
+		isLLM := false
+		for p := o.Proto(); p != nil; p = p.Proto() {
+			isLLM = isLLM || p == llmProto
+		}
+		if !isLLM {
+			continue
+		}
+		if r, _ := v.Lookup(o, "role"); lua.LVAsString(r) == role {
+			return o
+		}
+	}
+	return nil
+}

@@ -251,3 +251,31 @@ func TestInProcessValidatorIsForbiddenByDefault(t *testing.T) {
 		t.Fatalf("reason: %s", e.Message)
 	}
 }
+
+func TestLLMObjectsWithRoles(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.eval(t, `Writer = LLM:clone(); Writer.role = "coder"; Writer.model = "big-coder"
+Thinker = LLM:clone(); Thinker.role = "planner"; Thinker.baseURL = "http://127.0.0.1:9/v1"; Thinker.model = "planner-model"`); err != nil {
+		t.Fatal(err)
+	}
+	v := f.s.VM
+	if o := RoleObject(v, "coder"); o == nil || o.Name() != "Writer" {
+		t.Fatalf("coder: %v", o)
+	}
+	p := RoleObject(v, "planner")
+	if p == nil || p.Name() != "Thinker" {
+		t.Fatalf("planner: %v", p)
+	}
+	cfg, ok := ConfigOf(v, p)
+	if !ok || cfg.Model != "planner-model" || cfg.BaseURL != "http://127.0.0.1:9/v1" || cfg.KeyEnv != "OPENAI_API_KEY" || cfg.MaxTokens != 2048 {
+		t.Fatalf("planner config: %+v %v", cfg, ok)
+	}
+	if RoleObject(v, "critic") != nil {
+		t.Fatal("no critic was defined")
+	}
+	// The key itself is never in the image: only the variable's name.
+	got, err := f.eval(t, `return reflect(LLM):slotNames()`)
+	if err != nil || strings.Contains(got, "SECRET") {
+		t.Fatalf("LLM slots: %s %v", got, err)
+	}
+}

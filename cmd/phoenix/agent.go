@@ -51,10 +51,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 	return func() { lazy.Close() }, nil
 }
 
-// coderObject is the LLM object that writes methods: a global whose role
-// is "coder", else the LLM prototype itself.
+// coderObject is the LLM object that writes methods: a global LLM object
+// whose role is "coder", else the LLM prototype itself.
 func coderObject(v *vm.VM) *vm.Object {
-	if o := v.Global("Coder"); o != nil {
+	if o := agent.RoleObject(v, "coder"); o != nil {
 		return o
 	}
 	return v.Global("LLM")

@@ -141,8 +141,14 @@ func runShell(ctx context.Context, g *globals) error {
 			return ans, err
 		},
 	}
+	planLLM := agent.Chatter(r.LLM)
+	if o := agent.RoleObject(s.VM, "planner"); o != nil {
+		if cfg, ok := agent.ConfigOf(s.VM, o); ok {
+			planLLM = agent.NewLLMClient(cfg, slog.Default())
+		}
+	}
 	pl := &agent.Planner{
-		LLM: r.LLM, Tools: agent.NewRegistry(agent.BuiltinTools()...), Env: env,
+		LLM: planLLM, Tools: agent.NewRegistry(agent.BuiltinTools()...), Env: env,
 		OnEvent: func(e agent.Event) { printEvent(sio.out, e) },
 		ConfirmPlan: func(ctx context.Context, steps []string) (bool, error) {
 			return sio.yes("Run this plan? [y/N] ")
