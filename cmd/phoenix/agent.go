@@ -114,13 +114,7 @@ func (a *terminalApprover) Approve(ctx context.Context, p *agent.Proposal, r *sa
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	w := a.tty
-	fmt.Fprintf(w, "\nThe agent proposes %s>>%s (%s, %s):\n", p.Target, p.Selector, orDash(p.Model), p.Via)
-	if p.Explanation != "" {
-		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(p.Explanation, "\n", "\n  "))
-	}
-	fmt.Fprintf(w, "\n%s\n\nTests:\n%s\n\n", indent(p.Source), indent(p.Tests))
-	fmt.Fprintf(w, "Sandbox (%s): %d passed, %d failed; the call gives %s\n", r.Boundary, r.Passed, r.Failed, orDash(r.CallResult))
-	fmt.Fprintf(w, "Policy: %s\n", d.Reason)
+	showProposal(w, p, r, d)
 	fmt.Fprint(w, "Install it? [y/N] ")
 	line, err := bufio.NewReader(w).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -128,6 +122,17 @@ func (a *terminalApprover) Approve(ctx context.Context, p *agent.Proposal, r *sa
 	}
 	ans := strings.ToLower(strings.TrimSpace(line))
 	return ans == "y" || ans == "yes", "at the terminal", nil
+}
+
+// showProposal renders what a person needs to decide on a proposal.
+func showProposal(w io.Writer, p *agent.Proposal, r *sandbox.Result, d agent.Decision) {
+	fmt.Fprintf(w, "\nThe agent proposes %s>>%s (%s, %s):\n", p.Target, p.Selector, orDash(p.Model), p.Via)
+	if p.Explanation != "" {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(p.Explanation, "\n", "\n  "))
+	}
+	fmt.Fprintf(w, "\n%s\n\nTests:\n%s\n\n", indent(p.Source), indent(p.Tests))
+	fmt.Fprintf(w, "Sandbox (%s): %d passed, %d failed; the call gives %s\n", r.Boundary, r.Passed, r.Failed, orDash(r.CallResult))
+	fmt.Fprintf(w, "Policy: %s\n", d.Reason)
 }
 
 func orDash(s string) string {

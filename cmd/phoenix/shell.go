@@ -90,14 +90,7 @@ func (s *shellIO) yes(prompt string) (bool, error) {
 type shellApprover struct{ io *shellIO }
 
 func (a *shellApprover) Approve(ctx context.Context, p *agent.Proposal, r *sandbox.Result, d agent.Decision) (bool, string, error) {
-	w := a.io.out
-	fmt.Fprintf(w, "\nThe agent proposes %s>>%s (%s, %s):\n", p.Target, p.Selector, orDash(p.Model), p.Via)
-	if p.Explanation != "" {
-		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(p.Explanation, "\n", "\n  "))
-	}
-	fmt.Fprintf(w, "\n%s\n\nTests:\n%s\n\n", indent(p.Source), indent(p.Tests))
-	fmt.Fprintf(w, "Sandbox (%s): %d passed, %d failed; the call gives %s\n", r.Boundary, r.Passed, r.Failed, orDash(r.CallResult))
-	fmt.Fprintf(w, "Policy: %s\n", d.Reason)
+	showProposal(a.io.out, p, r, d)
 	ok, err := a.io.yes("Install it? [y/N] ")
 	return ok, "in the shell", err
 }
