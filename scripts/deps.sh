@@ -17,9 +17,15 @@ if [ "$(printf '%s\n%s\n' "$need_go" "$have" | sort -V | head -n1)" != "$need_go
   exit 1
 fi
 
-# Debian packages (none are needed yet beyond a C toolchain for the race
-# detector and later the GUI); installed only when missing.
-pkgs=(gcc)
+# Debian packages, installed only when missing: a C toolchain (race
+# detector, cgo), the Gio build dependencies, and what renders the GUI
+# headless in tests (Mesa's surfaceless EGL) or under Xvfb.
+pkgs=(gcc pkg-config
+  libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev
+  libxcursor-dev libxfixes-dev libgles2-mesa-dev libegl1-mesa-dev
+  libvulkan-dev libffi-dev
+  libegl-mesa0 libgl1-mesa-dri mesa-vulkan-drivers
+  xvfb xauth x11-utils xdotool imagemagick)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
