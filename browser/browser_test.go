@@ -78,22 +78,29 @@ func TestAcceptingAnEditedMethodChangesTheImage(t *testing.T) {
 	}
 }
 
-func TestCtrlSAcceptsTheEditor(t *testing.T) {
-	v := accountImage(t)
-	d := newDriver(t, VMImage{VM: v})
-	openDeposit(t, d)
-	src := "function Account:deposit(n) self.balance = self.balance + n + 1; return self end"
-	d.replaceText(2, d.b.Source.Text(), src)
-	d.press("S", key.ModShortcut)
-	if err, _ := d.b.Err(); err != nil {
-		t.Fatalf("accept failed: %v", err)
-	}
-	res, err := v.Eval(context.Background(), "return Account:clone():deposit(5).balance", vm.EvalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Values[0] != lua.LNumber(6) {
-		t.Errorf("deposit(5) after Ctrl-S gives balance %v, want 6", res.Values[0])
+func TestShortcutsAcceptTheEditor(t *testing.T) {
+	for _, k := range []key.Name{"S", key.NameReturn, key.NameEnter} {
+		t.Run("Ctrl-"+string(k), func(t *testing.T) {
+			v := accountImage(t)
+			d := newDriver(t, VMImage{VM: v})
+			openDeposit(t, d)
+			src := "function Account:deposit(n) self.balance = self.balance + n + 1; return self end"
+			d.replaceText(2, d.b.Source.Text(), src)
+			d.press(k, key.ModShortcut)
+			if err, _ := d.b.Err(); err != nil {
+				t.Fatalf("accept failed: %v", err)
+			}
+			if got := d.b.Source.Text(); got != src {
+				t.Errorf("the shortcut changed the editor's text to %q", got)
+			}
+			res, err := v.Eval(context.Background(), "return Account:clone():deposit(5).balance", vm.EvalOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Values[0] != lua.LNumber(6) {
+				t.Errorf("deposit(5) after the shortcut gives balance %v, want 6", res.Values[0])
+			}
+		})
 	}
 }
 
