@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/phoenix
+SANDBOX_BIN := bin/phoenix-sandbox
 OUT := out
 BENCHCOUNT ?= 5
 
@@ -14,14 +15,17 @@ all: build
 deps:
 	@./scripts/deps.sh
 
-# A static binary (no cgo): it is also the only program inside the gVisor
-# sandbox that validates generated code.
+# Two builds of cmd/phoenix: bin/phoenix with the GUI (Gio needs cgo), and
+# bin/phoenix-sandbox, static (CGO_ENABLED=0, every command but gui): the
+# only program inside the gVisor sandbox that validates generated code.
+# bin/phoenix finds it next to itself (or via $PHOENIX_SANDBOX_BIN).
 build: deps
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/phoenix
+	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/phoenix
+	CGO_ENABLED=0 $(GO) build -o $(SANDBOX_BIN) ./cmd/phoenix
 
-# Until the desktop exists (issue 3 of 5), Phoenix opens in the repl.
+# Opens the window on the default image (the repl when there is no display).
 run: build
-	./$(BIN) repl
+	./$(BIN)
 
 vet:
 	$(GO) vet ./...

@@ -42,8 +42,9 @@ type RunscOptions struct {
 	// ~/.cache/phoenix/runsc-<RunscVersion>/runsc).
 	Runsc string
 	// Phoenix is a statically linked phoenix binary (CGO_ENABLED=0); it is
-	// the only file in the sandbox. Default: this executable if it is
-	// static, else one built from Source.
+	// the only file in the sandbox. Default: one built from Source if that
+	// is set, else DefaultPhoenix ($PHOENIX_SANDBOX_BIN, phoenix-sandbox
+	// next to this executable, or this executable if static).
 	Phoenix string
 	// Source, if set and Phoenix is not, is the module directory to build a
 	// static phoenix from (CGO_ENABLED=0 go build ./cmd/phoenix).
@@ -196,11 +197,11 @@ func (v *runscV) installPhoenix() error {
 	src := v.opts.Phoenix
 	dst := filepath.Join(v.rootfs, "phoenix")
 	if src == "" && v.opts.Source == "" {
-		if exe, err := os.Executable(); err == nil && isStatic(exe) == nil {
-			src = exe
-		} else {
-			return errors.New("sandbox: RunscOptions.Phoenix must name a static phoenix binary (CGO_ENABLED=0 go build ./cmd/phoenix), or Source the module to build it from")
+		exe, err := DefaultPhoenix()
+		if err != nil {
+			return err
 		}
+		src = exe
 	}
 	if src == "" {
 		cmd := exec.Command("go", "build", "-o", dst, "./cmd/phoenix")
@@ -231,6 +232,43 @@ func (v *runscV) installPhoenix() error {
 		return err
 	}
 	return out.Close()
+}
+
+// SandboxBinEnv names the environment variable that points at the static
+// phoenix binary run inside the sandbox.
+const SandboxBinEnv = "PHOENIX_SANDBOX_BIN"
+
+// DefaultPhoenix finds the static phoenix binary for the sandbox when
+// RunscOptions names none: $PHOENIX_SANDBOX_BIN, else phoenix-sandbox next
+// to this executable (make build puts it there, since bin/phoenix has the
+// cgo GUI), else this executable if it is static.
+func DefaultPhoenix() (string, error) {
+	if p := os.Getenv(SandboxBinEnv); p != "" {
+		if err := isStatic(p); err != nil {
+			return "", fmt.Errorf("sandbox: $%s: %w", SandboxBinEnv, err)
+		}
+		return p, nil
+	}
+	exe, exeErr := os.Executable()
+	var looked []string
+	if exeErr == nil {
+		next := filepath.Join(filepath.Dir(exe), "phoenix-sandbox")
+		if _, err := os.Stat(next); err == nil {
+			if err := isStatic(next); err != nil {
+				return "", err
+			}
+			return next, nil
+		}
+		if isStatic(exe) == nil {
+			return exe, nil
+		}
+		looked = append(looked, next+" (missing)", exe+" (not static)")
+	} else {
+		looked = append(looked, "this executable ("+exeErr.Error()+")")
+	}
+	return "", fmt.Errorf("sandbox: no static phoenix binary for the sandbox: looked for $%s (unset), %s; "+
+		"run make build (bin/phoenix-sandbox), set $%s, or set RunscOptions.Phoenix or Source",
+		SandboxBinEnv, strings.Join(looked, ", "), SandboxBinEnv)
 }
 
 // isStatic checks that path is an ELF executable without a dynamic loader:

@@ -1,6 +1,9 @@
 // Command phoenix is the one Phoenix binary: the CLI over an image (eval,
-// run, repl, test, image management, fileout/filein) and, in later issues,
-// the GUI entry.
+// run, repl, test, image management, fileout/filein) and the GUI window.
+//
+// The GUI (gui.go, guiimage.go) needs cgo; a CGO_ENABLED=0 build (the
+// static binary the gVisor sandbox runs, bin/phoenix-sandbox) has every
+// command but gui (gui_nocgo.go).
 //
 // It wires the layers and may import every Phoenix package; nothing imports
 // it.
@@ -75,7 +78,8 @@ methods are Lua; every evaluation is one transaction.
 
 Without --image, commands use the default image
 (` + bootstrap.DefaultImagePath() + `), created on first use.
-Without a command, phoenix opens the repl on the image.`,
+Without a command, phoenix opens the window on the image (phoenix gui),
+or the repl when there is no display or this build has no GUI.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -83,7 +87,7 @@ Without a command, phoenix opens the repl on the image.`,
 			return setupLogging(g.logLevel)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRepl(cmd.Context(), g)
+			return runDefault(cmd.Context(), g)
 		},
 	}
 	root.PersistentFlags().StringVar(&g.image, "image", "", "image directory (default "+bootstrap.DefaultImagePath()+")")
@@ -92,7 +96,7 @@ Without a command, phoenix opens the repl on the image.`,
 	root.PersistentFlags().BoolVar(&g.noSandbox, "no-gvisor", false, "do not use the gVisor sandbox (generated code is then only validated if Policy.allowInProcess is true)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
 	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
-		approvalsCmd(g), auditCmd(g), shellCmd(g), sandboxExecCmd(), sandboxIdleCmd())
+		approvalsCmd(g), auditCmd(g), shellCmd(g), guiCmd(g), sandboxExecCmd(), sandboxIdleCmd())
 	return root
 }
 

@@ -1,0 +1,190 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"os"
+
+	"gioui.org/app"
+	"gioui.org/font/gofont"
+	"gioui.org/io/key"
+	"gioui.org/io/system"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/op/clip"
+	"gioui.org/op/paint"
+	"gioui.org/text"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-image/phoenix/browser"
+)
+
+func guiCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "gui",
+		Short: "Open the Phoenix window on the image: the object browser and the workspace",
+		Long: `Opens one window on the image: the object browser on the left, the
+workspace on the right, and a status bar (image, number of objects, whether
+the image is evaluating). Ctrl-Q or closing the window closes the image.
+Needs a display ($DISPLAY or $WAYLAND_DISPLAY).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !hasDisplay() {
+				return errors.New("no display: $DISPLAY and $WAYLAND_DISPLAY are unset (phoenix repl works without one)")
+			}
+			return runGUI(cmd.Context(), g)
+		},
+	}
+}
+
+// runDefault is phoenix without a command: the window, or the repl when
+// there is no display.
+func runDefault(ctx context.Context, g *globals) error {
+	if !hasDisplay() {
+		fmt.Fprintln(os.Stderr, "phoenix: no display ($DISPLAY and $WAYLAND_DISPLAY are unset); opening the repl instead")
+		return runRepl(ctx, g)
+	}
+	return runGUI(ctx, g)
+}
+
+func hasDisplay() bool {
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// gui is the state of the Phoenix window.
+type gui struct {
+	path    string
+	th      *material.Theme
+	loop    *vmLoop
+	image   *asyncImage
+	Browser browser.Browser
+	// rightPane draws the right third of the window: the workspace.
+	// The default is a placeholder column named "Workspace".
+	rightPane func(gtx layout.Context) layout.Dimensions
+	// quit is called on Ctrl-Q (the window closes itself).
+	quit func()
+}
+
+func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
+	th := material.NewTheme()
+	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()))
+	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}}
+	u.Browser.Image = u.image
+	u.rightPane = u.workspacePlaceholder
+	return u
+}
+
+// Status is the status bar's text.
+func (u *gui) Status() string {
+	objects := "… objects"
+	if n := u.image.Objects(); n >= 0 {
+		objects = fmt.Sprintf("%d objects", n)
+	}
+	state := "idle"
+	if u.loop.Busy() {
+		state = "evaluating"
+	}
+	return fmt.Sprintf("%s   ·   %s   ·   %s", u.path, objects, state)
+}
+
+var statusBg = color.NRGBA{R: 0xe8, G: 0xec, B: 0xf4, A: 0xff}
+
+// Layout draws one frame: browser (two thirds), right pane, status bar.
+func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
+	for {
+		ev, ok := gtx.Event(key.Filter{Name: "Q", Required: key.ModShortcut})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			u.quit()
+		}
+	}
+	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
+			return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
+				layout.Flexed(2.0/3, func(gtx layout.Context) layout.Dimensions {
+					gtx.Constraints.Min = gtx.Constraints.Max
+					return u.Browser.Layout(gtx, u.th)
+				}),
+				layout.Flexed(1.0/3, func(gtx layout.Context) layout.Dimensions {
+					gtx.Constraints.Min = gtx.Constraints.Max
+					return u.rightPane(gtx)
+				}),
+			)
+		}),
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.Background{}.Layout(gtx,
+				func(gtx layout.Context) layout.Dimensions {
+					paint.FillShape(gtx.Ops, statusBg, clip.Rect{Max: gtx.Constraints.Min}.Op())
+					return layout.Dimensions{Size: gtx.Constraints.Min}
+				},
+				func(gtx layout.Context) layout.Dimensions {
+					gtx.Constraints.Min.X = gtx.Constraints.Max.X
+					return layout.UniformInset(unit.Dp(4)).Layout(gtx, material.Body2(u.th, u.Status()).Layout)
+				})
+		}),
+	)
+}
+
+// workspacePlaceholder stands for the workspace until its widget is set
+// as rightPane.
+func (u *gui) workspacePlaceholder(gtx layout.Context) layout.Dimensions {
+	return widget.Border{Color: color.NRGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+		gtx.Constraints.Min = gtx.Constraints.Max
+		return layout.UniformInset(unit.Dp(8)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+				layout.Rigid(material.H6(u.th, "Workspace").Layout),
+				layout.Rigid(material.Body2(u.th, "(the workspace widget is not wired in yet)").Layout),
+			)
+		})
+	})
+}
+
+// runGUI opens the image and runs its window until it is closed, then
+// closes the image. The VM belongs to the vmLoop's goroutine meanwhile.
+func runGUI(ctx context.Context, g *globals) error {
+	s, err := g.openWithAgent(ctx)
+	if err != nil {
+		return err
+	}
+	w := new(app.Window)
+	loop := newVMLoop(s.VM)
+	u := newGUI(s.Path, loop, w.Invalidate)
+	u.quit = func() { w.Perform(system.ActionClose) }
+	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done(): // Ctrl-C in the terminal
+			w.Perform(system.ActionClose)
+		case <-stop:
+		}
+	}()
+
+	// On Linux app.Main only blocks forever; the window's events are
+	// handled here, on the command's goroutine, so that the command returns
+	// and main's cleanup runs when the window closes.
+	var ops op.Ops
+	for {
+		switch e := w.Event().(type) {
+		case app.DestroyEvent:
+			loop.Close()
+			return errors.Join(e.Err, s.Close())
+		case app.FrameEvent:
+			gtx := app.NewContext(&ops, e)
+			u.Layout(gtx)
+			e.Frame(gtx.Ops)
+		}
+	}
+}
