@@ -24,11 +24,21 @@ func TestGUISmoke(t *testing.T) {
 	if n := colours(t, shot); n < 8 {
 		t.Fatalf("%s has %d colours: the window looks blank", shot, n)
 	}
-	// The workspace's do-it (Lobby.smoke = 42) goes here once its widget
-	// is the window's right pane: s.click, s.typeText, s.key("ctrl+d")...
+	// A do-it in the workspace (the right third of the window): click into
+	// its editor, type, Ctrl-D.
+	w, h := s.geometry()
+	s.click(w*5/6, h/4)
+	s.typeText("Lobby.smoke = 42")
+	s.key("ctrl+d")
+	time.Sleep(2 * time.Second) // the evaluation runs off the UI goroutine
+	s.screenshot("smoke-doit.png")
 	s.quit()
 	if out, errOut, err := phoenix(t, s.home, "--image", s.image, "image", "verify"); err != nil {
 		t.Fatalf("image verify after the GUI: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err := phoenix(t, s.home, "eval", "--image", s.image, "return smoke")
+	if err != nil || strings.TrimSpace(out) != "42" {
+		t.Fatalf("after the GUI's do-it, smoke is %q (%v)\n%s", out, err, errOut)
 	}
 }
 
@@ -180,6 +190,24 @@ func (s *guiSession) key(keys ...string) {
 	if out, err := s.xdotool(10*time.Second, append([]string{"key", "--delay", "50"}, keys...)...); err != nil {
 		s.t.Fatalf("xdotool key %v: %v\n%s", keys, err, out)
 	}
+}
+
+// geometry is the window's size.
+func (s *guiSession) geometry() (int, int) {
+	s.t.Helper()
+	out, err := s.xdotool(10*time.Second, "getwindowgeometry", "--shell", s.window)
+	if err != nil {
+		s.t.Fatalf("xdotool getwindowgeometry: %v\n%s", err, out)
+	}
+	var w, h int
+	for _, l := range strings.Split(out, "\n") {
+		fmt.Sscanf(l, "WIDTH=%d", &w)
+		fmt.Sscanf(l, "HEIGHT=%d", &h)
+	}
+	if w == 0 || h == 0 {
+		s.t.Fatalf("window geometry: %q", out)
+	}
+	return w, h
 }
 
 // typeText types text into the focused widget.

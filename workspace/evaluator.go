@@ -78,6 +78,8 @@ type VMEvaluator struct {
 	// Transcript, if set, also receives print output, and is the VM's
 	// transcript between evaluations (otherwise output is discarded).
 	Transcript io.Writer
+	// Context, if set, interrupts the evaluation when it is done (Stop).
+	Context context.Context
 }
 
 // Eval implements Evaluator: src runs as one transaction through VM.Eval,
@@ -90,7 +92,11 @@ func (e VMEvaluator) Eval(src string) (EvalResult, error) {
 	}
 	e.VM.SetTranscript(w)
 	defer e.VM.SetTranscript(e.Transcript)
-	res, err := e.VM.Eval(context.Background(), src, vm.EvalOptions{Name: "workspace", Author: e.Author, Print: true})
+	ctx := e.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	res, err := e.VM.Eval(ctx, src, vm.EvalOptions{Name: "workspace", Author: e.Author, Print: true})
 	out := EvalResult{Transcript: buf.String()}
 	if err != nil {
 		out.Error = ErrorDetail(err)

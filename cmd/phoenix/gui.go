@@ -19,11 +19,11 @@ import (
 	"gioui.org/op/paint"
 	"gioui.org/text"
 	"gioui.org/unit"
-	"gioui.org/widget"
 	"gioui.org/widget/material"
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-image/phoenix/browser"
+	"github.com/phoenix-image/phoenix/workspace"
 )
 
 func guiCmd(g *globals) *cobra.Command {
@@ -60,13 +60,14 @@ func hasDisplay() bool {
 
 // gui is the state of the Phoenix window.
 type gui struct {
-	path    string
-	th      *material.Theme
-	loop    *vmLoop
-	image   *asyncImage
-	Browser browser.Browser
+	path      string
+	th        *material.Theme
+	loop      *vmLoop
+	image     *asyncImage
+	Browser   browser.Browser
+	Workspace workspace.Workspace
+	eval      *asyncEvaluator
 	// rightPane draws the right third of the window: the workspace.
-	// The default is a placeholder column named "Workspace".
 	rightPane func(gtx layout.Context) layout.Dimensions
 	// quit is called on Ctrl-Q (the window closes itself).
 	quit func()
@@ -77,7 +78,9 @@ func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()))
 	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}}
 	u.Browser.Image = u.image
-	u.rightPane = u.workspacePlaceholder
+	u.eval = &asyncEvaluator{loop: loop, invalidate: invalidate}
+	u.Workspace.Evaluator = u.eval
+	u.rightPane = func(gtx layout.Context) layout.Dimensions { return u.Workspace.Layout(gtx, u.th) }
 	return u
 }
 
@@ -107,6 +110,9 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 			u.quit()
 		}
 	}
+	if u.eval.TakeChanged() {
+		u.Browser.Refresh() // a do-it may have changed what the browser shows
+	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
@@ -133,20 +139,6 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 				})
 		}),
 	)
-}
-
-// workspacePlaceholder stands for the workspace until its widget is set
-// as rightPane.
-func (u *gui) workspacePlaceholder(gtx layout.Context) layout.Dimensions {
-	return widget.Border{Color: color.NRGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
-		gtx.Constraints.Min = gtx.Constraints.Max
-		return layout.UniformInset(unit.Dp(8)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
-			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-				layout.Rigid(material.H6(u.th, "Workspace").Layout),
-				layout.Rigid(material.Body2(u.th, "(the workspace widget is not wired in yet)").Layout),
-			)
-		})
-	})
 }
 
 // runGUI opens the image and runs its window until it is closed, then
