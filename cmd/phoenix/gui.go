@@ -177,6 +177,7 @@ func runGUI(ctx context.Context, g *globals) error {
 			gtx := app.NewContext(&ops, e)
 			u.Layout(gtx)
 			e.Frame(gtx.Ops)
+			reportFirstFrame() // with $PHOENIX_FIRST_FRAME set
 		}
 	}
 }
