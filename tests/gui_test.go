@@ -54,7 +54,7 @@ type guiSession struct {
 	exited  chan error
 }
 
-func needTools(t *testing.T, tools ...string) {
+func needTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -69,7 +69,7 @@ var guiBin struct {
 	err  error
 }
 
-func buildGUIBin(t *testing.T) string {
+func buildGUIBin(t testing.TB) string {
 	t.Helper()
 	if guiBin.path == "" && guiBin.err == nil {
 		guiBin.path = filepath.Join(filepath.Dir(phoenixBin), "phoenix-gui")
@@ -93,21 +93,32 @@ func moduleRoot() string {
 
 // startXvfb starts Xvfb on a free display (Xvfb picks it: -displayfd) and
 // returns ":N"; it is stopped at cleanup.
-func startXvfb(t *testing.T) string {
+func startXvfb(t testing.TB) string {
 	t.Helper()
-	r, w, err := os.Pipe()
+	display, stop, err := launchXvfb()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return display
+}
+
+// launchXvfb starts Xvfb on a free display and returns ":N" and the func
+// that stops it.
+func launchXvfb() (string, func(), error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", nil, err
 	}
 	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
 	x.ExtraFiles = []*os.File{w}
 	var errb stringsBuilder
 	x.Stderr = &errb
 	if err := x.Start(); err != nil {
-		t.Fatalf("starting Xvfb: %v", err)
+		return "", nil, fmt.Errorf("starting Xvfb: %v", err)
 	}
 	w.Close()
-	t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+	stop := func() { x.Process.Kill(); x.Wait() }
 	got := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -117,13 +128,14 @@ func startXvfb(t *testing.T) string {
 	select {
 	case n := <-got:
 		if n == "" {
-			t.Fatalf("Xvfb did not start: %s", errb.String())
+			stop()
+			return "", nil, fmt.Errorf("Xvfb did not start: %s", errb.String())
 		}
-		return ":" + n
+		return ":" + n, stop, nil
 	case <-time.After(30 * time.Second):
-		t.Fatalf("Xvfb did not report its display within 30s: %s", errb.String())
+		stop()
+		return "", nil, fmt.Errorf("Xvfb did not report its display within 30s: %s", errb.String())
 	}
-	return ""
 }
 
 // startGUI creates an image and opens phoenix gui on it under Xvfb,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"strings"
 
 	"gioui.org/app"
 	"gioui.org/font/gofont"
@@ -71,6 +72,7 @@ type gui struct {
 	rightPane func(gtx layout.Context) layout.Dimensions
 	// quit is called on Ctrl-Q (the window closes itself).
 	quit func()
+	menu *imageMenu // the Image menu; nil without an image on disk
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
@@ -94,6 +96,9 @@ func (u *gui) Status() string {
 	if u.loop.Busy() {
 		state = "evaluating"
 	}
+	if u.menu != nil { // the LLM, and the last Image menu action
+		state += "   ·   " + strings.TrimSuffix(u.menu.LLM()+"   ·   "+u.menu.Status(), "   ·   ")
+	}
 	return fmt.Sprintf("%s   ·   %s   ·   %s", u.path, objects, state)
 }
 
@@ -115,6 +120,12 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			if u.menu == nil {
+				return layout.Dimensions{}
+			}
+			return u.menu.Layout(gtx, u.th)
+		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
 				layout.Flexed(2.0/3, func(gtx layout.Context) layout.Dimensions {
@@ -152,6 +163,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	loop := newVMLoop(s.VM)
 	u := newGUI(s.Path, loop, w.Invalidate)
 	u.quit = func() { w.Perform(system.ActionClose) }
+	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})
@@ -177,6 +189,7 @@ func runGUI(ctx context.Context, g *globals) error {
 			gtx := app.NewContext(&ops, e)
 			u.Layout(gtx)
 			e.Frame(gtx.Ops)
+			reportFirstFrame() // with $PHOENIX_FIRST_FRAME set
 		}
 	}
 }

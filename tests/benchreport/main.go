@@ -9,8 +9,9 @@
 //     each with its min–max spread in percent of the median), and
 //  2. the ratios against the anchors named in the Phoenix performance issue
 //     (sends vs plain gopher-lua, commits vs raw Pebble, open + first
-//     evaluation at 10k and 1M objects, export/import throughput), each with
-//     its target and a PASS/MISS verdict.
+//     evaluation at 10k and 1M objects, export/import throughput, the agent
+//     loop, the desktop's browser frame, scroll heap and launch to first
+//     frame), each with its target and a PASS/MISS verdict.
 //
 // Missing benchmarks are reported as "not run". The exit status is 0 even
 // when an anchor is missed (this is a report, not a gate); it is 1 when stdin
@@ -448,6 +449,34 @@ func Anchors(sums []*Summary) []AnchorRow {
 	} else {
 		rows = append(rows, AnchorRow{Label: "validations per minute, warm pool", Value: "not run", Target: "-", Verdict: notRun("BenchmarkValidateWarm")})
 	}
+
+	// Issue 3 of 5: the desktop.
+	for _, a := range []struct {
+		name, label string
+		limitMs     float64
+	}{
+		{"BenchmarkBrowserFrame100k", "browser frame, 100k objects", 4},
+		{"BenchmarkGUIFirstFrame1M", "launch to first frame, 1M objects", 1000},
+	} {
+		row := AnchorRow{Label: a.label, Target: fmt.Sprintf("< %g ms", a.limitMs)}
+		if v, ok := nsop(find(sums, a.name)); ok {
+			ms := v / 1e6
+			row.Inputs = short(a.name)
+			row.Value = fmt.Sprintf("%.2f ms", ms)
+			row.Verdict = verdict(lt, ms, a.limitMs, " ms")
+		} else {
+			row.Value, row.Verdict = "not run", notRun(a.name)
+		}
+		rows = append(rows, row)
+	}
+	heap := AnchorRow{Label: "browser scroll heap, 100k", Target: "-", Verdict: "info"}
+	if st, ok := find(sums, "BenchmarkBrowserScroll100k").Stat("heap-MB"); ok {
+		heap.Inputs = "BrowserScroll100k heap-MB"
+		heap.Value = fmt.Sprintf("%.1f MB", st.Median)
+	} else {
+		heap.Value, heap.Verdict = "not run", notRun("BenchmarkBrowserScroll100k")
+	}
+	rows = append(rows, heap)
 	return rows
 }
 

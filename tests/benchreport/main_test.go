@@ -189,6 +189,10 @@ func TestAnchors(t *testing.T) {
 		"send to installed result, warm gVisor pool": {"not run", "< 300 ms", "not run (BenchmarkDNUToResultWarm)"},
 		"send to installed result, cold sandbox":     {"not run", "-", "not run (BenchmarkDNUToResultCold)"},
 		"validations per minute, warm pool":          {"not run", "-", "not run (BenchmarkValidateWarm)"},
+		// so are the desktop's
+		"browser frame, 100k objects":       {"not run", "< 4 ms", "not run (BenchmarkBrowserFrame100k)"},
+		"browser scroll heap, 100k":         {"not run", "-", "not run (BenchmarkBrowserScroll100k)"},
+		"launch to first frame, 1M objects": {"not run", "< 1000 ms", "not run (BenchmarkGUIFirstFrame1M)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
@@ -325,6 +329,35 @@ func TestRunExitStatus(t *testing.T) {
 		}
 		if c.name == "fail line" && !strings.Contains(out.String(), "BenchmarkA") {
 			t.Errorf("%s: report not printed before failing: %q", c.name, out.String())
+		}
+	}
+}
+
+func TestDesktopAnchors(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/browser
+BenchmarkBrowserFrame100k-2    	       3	    110962 ns/op	     978 B/op	      43 allocs/op
+BenchmarkBrowserFrame100k-2    	       3	   4200000 ns/op	     978 B/op	      43 allocs/op
+BenchmarkBrowserFrame100k-2    	       3	    120000 ns/op	     978 B/op	      43 allocs/op
+BenchmarkBrowserScroll100k-2   	       3	12700597320 ns/op	      5653 allocs/frame	      2778 frames/op	        47.01 heap-MB	        27.69 heap-growth-MB	   4583609 ns/frame	8557393405 B/op	15703103 allocs/op
+BenchmarkBrowserScroll100k-2   	       3	12700597320 ns/op	      5653 allocs/frame	      2778 frames/op	        45.00 heap-MB	        27.69 heap-growth-MB	   4583609 ns/frame	8557393405 B/op	15703103 allocs/op
+pkg: github.com/phoenix-image/phoenix/tests
+BenchmarkGUIFirstFrame10k-2   	       3	 122161009 ns/op	       113.9 reported-ms
+BenchmarkGUIFirstFrame1M-2    	       3	1024510170 ns/op	       118.2 reported-ms
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	want := map[string]struct{ inputs, value, target, verdict string }{
+		"browser frame, 100k objects":       {"BrowserFrame100k", "0.12 ms", "< 4 ms", "PASS"},
+		"browser scroll heap, 100k":         {"BrowserScroll100k heap-MB", "46.0 MB", "-", "info"},
+		"launch to first frame, 1M objects": {"GUIFirstFrame1M", "1024.51 ms", "< 1000 ms", "MISS (1024.5 ms ≥ 1000.0 ms: 2% over target)"},
+	}
+	for label, w := range want {
+		r, ok := rows[label]
+		if !ok {
+			t.Errorf("no anchor row %q", label)
+			continue
+		}
+		if r.Inputs != w.inputs || r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
+			t.Errorf("%s: got %q %q %q %q, want %q %q %q %q", label, r.Inputs, r.Value, r.Target, r.Verdict, w.inputs, w.value, w.target, w.verdict)
 		}
 	}
 }

@@ -1,0 +1,180 @@
+//go:build cgo
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gioui.org/layout"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+
+	"github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+// imageMenu is the window's Image menu: Snapshot (named by the time) and
+// Export (to NAME.phx next to the image). Both run on the VM's goroutine
+// through the session's *image.Image, one at a time; Status says how the
+// last one went and LLM which model the agent uses.
+type imageMenu struct {
+	loop       *vmLoop
+	im         *image.Image
+	path       string
+	model      string // "" when no LLM is configured
+	invalidate func()
+	now        func() time.Time
+
+	snapshot, export widget.Clickable
+
+	mu      sync.Mutex
+	running bool
+	status  string
+}
+
+func newImageMenu(loop *vmLoop, im *image.Image, path, model string, invalidate func()) *imageMenu {
+	if invalidate == nil {
+		invalidate = func() {}
+	}
+	return &imageMenu{loop: loop, im: im, path: path, model: model, invalidate: invalidate, now: time.Now}
+}
+
+// exportPath is where Export writes: the image's path with .phx for its
+// extension (a.image → a.phx).
+func (m *imageMenu) exportPath() string {
+	p := filepath.Clean(m.path)
+	return strings.TrimSuffix(p, filepath.Ext(p)) + ".phx"
+}
+
+// Status is the outcome or progress of the last action, "" before one.
+func (m *imageMenu) Status() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+// LLM names the configured model, or says there is none.
+func (m *imageMenu) LLM() string {
+	if m.model == "" {
+		return "no LLM"
+	}
+	return "LLM " + m.model
+}
+
+func (m *imageMenu) setStatus(s string) {
+	m.mu.Lock()
+	m.status = s
+	m.mu.Unlock()
+	m.invalidate()
+}
+
+// start queues f unless an action is running; false if it did not.
+func (m *imageMenu) start(status string, f func() string) bool {
+	m.mu.Lock()
+	if m.running {
+		m.mu.Unlock()
+		return false
+	}
+	m.running, m.status = true, status
+	m.mu.Unlock()
+	ok := m.loop.Go(func(*vm.VM) {
+		s := f()
+		m.mu.Lock()
+		m.running, m.status = false, s
+		m.mu.Unlock()
+		m.invalidate()
+	})
+	if !ok {
+		m.mu.Lock()
+		m.running, m.status = false, errClosed.Error()
+		m.mu.Unlock()
+	}
+	return ok
+}
+
+// Snapshot queues a snapshot named by the time, e.g. 2026-11-25T23-05-01.
+func (m *imageMenu) Snapshot() bool {
+	name := m.now().Format("2006-01-02T15-04-05")
+	return m.start("taking snapshot "+name+"…", func() string {
+		if err := m.im.Snapshot(name); err != nil {
+			return "snapshot failed: " + err.Error()
+		}
+		return "snapshot " + name + " taken"
+	})
+}
+
+// Export queues an export of the image to exportPath, written to a
+// temporary file and renamed into place.
+func (m *imageMenu) Export() bool {
+	dest := m.exportPath()
+	return m.start("exporting to "+dest+"…", func() string {
+		tmp := dest + ".tmp"
+		f, err := os.Create(tmp)
+		if err != nil {
+			return "export failed: " + err.Error()
+		}
+		last := time.Time{}
+		sum, err := m.im.Export(f, func(done, total int64) {
+			if total > 0 && time.Since(last) > 100*time.Millisecond {
+				last = time.Now()
+				m.setStatus(fmt.Sprintf("exporting to %s… %d%%", dest, done*100/total))
+			}
+		})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, dest)
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return "export failed: " + err.Error()
+		}
+		return fmt.Sprintf("exported %d records to %s", sum.Records, dest)
+	})
+}
+
+// Layout draws the menu bar and runs the clicked action.
+func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions {
+	if m.snapshot.Clicked(gtx) {
+		m.Snapshot()
+	}
+	if m.export.Clicked(gtx) {
+		m.Export()
+	}
+	button := func(c *widget.Clickable, label string) layout.FlexChild {
+		return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.Inset{Right: unit.Dp(4)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+				b := material.Button(th, c, label)
+				b.Inset = layout.UniformInset(unit.Dp(4))
+				return b.Layout(gtx)
+			})
+		})
+	}
+	return layout.UniformInset(unit.Dp(2)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+		return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, material.Body2(th, "Image").Layout)
+			}),
+			button(&m.snapshot, "Snapshot"),
+			button(&m.export, "Export"),
+		)
+	})
+}
+
+// llmModel is the model of the session's resolver, "" without an LLM.
+func llmModel(g *globals) string {
+	if g.resolver == nil || g.resolver.LLM == nil {
+		return ""
+	}
+	if g.resolver.Model == "" {
+		return "(unnamed model)"
+	}
+	return g.resolver.Model
+}
