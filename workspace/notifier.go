@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"gioui.org/io/event"
+	"gioui.org/io/pointer"
 	"gioui.org/layout"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
@@ -201,6 +203,16 @@ func (n *Notifier) Layout(gtx layout.Context, th *material.Theme) layout.Dimensi
 	}
 	size := gtx.Constraints.Max
 	paint.FillShape(gtx.Ops, scrim, clip.Rect{Max: size}.Op())
+	// The notice is modal: the scrim takes the pointer from what is under it.
+	area := clip.Rect{Max: size}.Push(gtx.Ops)
+	event.Op(gtx.Ops, &n.mu)
+	for {
+		if _, ok := gtx.Event(pointer.Filter{Target: &n.mu, Kinds: pointer.Press | pointer.Release | pointer.Move | pointer.Drag | pointer.Scroll,
+			ScrollX: pointer.ScrollRange{Min: -1e6, Max: 1e6}, ScrollY: pointer.ScrollRange{Min: -1e6, Max: 1e6}}); !ok {
+			break
+		}
+	}
+	area.Pop()
 	gtx.Constraints.Min = size
 	return layout.Center.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 		gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(unit.Dp(560)))

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gioui.org/gpu/headless"
+
+	"github.com/phoenix-image/phoenix/vm"
 )
 
 // TestNotifierRenders renders the notifier over the workspace and the
@@ -94,6 +96,18 @@ func TestNotifierRenders(t *testing.T) {
 	if len(pc) < 4 {
 		t.Errorf("the approvals pane %v has %d colours, want text", pane, len(pc))
 	}
+	// The notice is modal: the pane's buttons under it take no clicks.
+	id := k.approvals.Pending()[0].ID
+	k.click(k.find("Reject " + id))
 	k.click(k.find("Abandon"))
 	k.finished()
+	k.loop.sync(func(*vm.VM) {}) // a rejection would have run by now (the VM's goroutine waited for the notice)
+	k.frame()
+	a, err := k.s.Image.GetApproval(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != "pending" || k.approvals.Status() != "" {
+		t.Fatalf("a click under the notifier reached the pane: approval %s, pane status %q", a.Status, k.approvals.Status())
+	}
 }
