@@ -71,6 +71,7 @@ type gui struct {
 	rightPane func(gtx layout.Context) layout.Dimensions
 	// quit is called on Ctrl-Q (the window closes itself).
 	quit func()
+	desk *desktop // the notifier and the approvals pane (guidesktop.go)
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
@@ -110,6 +111,7 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 			u.quit()
 		}
 	}
+	defer u.layoutDesktop(gtx) // drawn on top
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 	}
@@ -152,6 +154,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	loop := newVMLoop(s.VM)
 	u := newGUI(s.Path, loop, w.Invalidate)
 	u.quit = func() { w.Perform(system.ActionClose) }
+	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})
