@@ -507,3 +507,12 @@ func (b *Browser) layoutStatus(th *material.Theme) layout.Widget {
 		return l.Layout(gtx)
 	}
 }
+
+// Open selects ref and puts source in the editor as its method selector
+// (a new one, or a replacement), for the person to edit and accept: the
+// workspace's "Implement it myself" opens a skeleton this way.
+func (b *Browser) Open(ref ObjectRef, selector, source string) {
+	b.Select(ref)
+	b.selector = selector
+	b.Source.SetText(source)
+}

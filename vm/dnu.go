@@ -151,3 +151,7 @@ func (v *VM) raise(kind, text string) {
 	e.t.RawSetString("kind", lua.LString(kind))
 	v.L.Error(e.t, 0)
 }
+
+// Traceback returns the frames of the running evaluation, innermost first
+// (for a NotUnderstood hook that shows where the message was sent).
+func (v *VM) Traceback() []Frame { return v.traceback(v.L) }

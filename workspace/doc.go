@@ -21,6 +21,19 @@
 // Running and its Stop button calls the Evaluator's Stop, if it has one.
 // VMEvaluator is the synchronous implementation used by tests.
 //
-// workspace may import vm, browser, gioui.org and the standard library
-// (bootstrap only in tests).
+// The notifier (notifier.go) and the approvals pane (approvals.go) join
+// the agent to the desktop. NotifierHook is the vm.NotUnderstood the GUI
+// installs around the agent's Resolver: during a workspace evaluation (a
+// context marked by Interactive, as VMEvaluator's are) it posts a Notice to
+// the Notifier and blocks the VM's goroutine, never the UI's, until the
+// person chooses "Ask the agent", "Implement it myself" (the evaluation
+// fails and TakeImplementRequest hands the window a method skeleton for
+// the browser's editor) or "Abandon"; Stop or the budget dismisses it.
+// Approvals shows the proposal the agent asks about (its Approver blocks
+// the same way) and the image's queue of pending approvals through the
+// ApprovalQueue boundary (AsyncQueue runs agent.ApproveQueued on the VM's
+// goroutine). Showing alternatives and rating proposals are issue 5's.
+//
+// workspace may import vm, browser, agent, image, sandbox, gioui.org and
+// the standard library (bootstrap and agent/llmtest only in tests).
 package workspace

@@ -96,6 +96,7 @@ func (e VMEvaluator) Eval(src string) (EvalResult, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	ctx = Interactive(ctx)
 	res, err := e.VM.Eval(ctx, src, vm.EvalOptions{Name: "workspace", Author: e.Author, Print: true})
 	out := EvalResult{Transcript: buf.String()}
 	if err != nil {

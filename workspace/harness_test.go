@@ -38,6 +38,9 @@ type driver struct {
 	size image.Point
 	ops  op.Ops
 	now  time.Time
+	// lay, if set, lays out the frame instead of w alone (w must still be
+	// one of the widgets it draws).
+	lay func(gtx layout.Context)
 }
 
 func newDriver(t testing.TB, ev Evaluator) *driver {
@@ -55,7 +58,11 @@ func (d *driver) frame() {
 		Source:      d.r.Source(),
 		Now:         d.now,
 	}
-	d.w.Layout(gtx, d.th)
+	if d.lay != nil {
+		d.lay(gtx)
+	} else {
+		d.w.Layout(gtx, d.th)
+	}
 	d.r.Frame(&d.ops)
 	d.now = d.now.Add(20 * time.Millisecond)
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/image"
-	"github.com/phoenix-image/phoenix/vm"
 )
 
 func approvalsCmd(g *globals) *cobra.Command {
@@ -96,30 +94,11 @@ method (with the agent's provenance) as one transaction.`,
 				return err
 			}
 			defer s.Close()
-			a, err := s.Image.GetApproval(args[0])
+			a, err := agent.ApproveQueued(cmd.Context(), s.VM, s.Image, args[0], "human", note)
 			if err != nil {
 				return err
 			}
-			if a.Status != image.ApprovalPending {
-				return fmt.Errorf("approval %s is %s, not pending", a.ID, a.Status)
-			}
-			rec := decodeRecord(a)
-			target := s.VM.Global(rec.Proposal.Target)
-			if target == nil {
-				return fmt.Errorf("approval %s: the image has no object %s any more", a.ID, rec.Proposal.Target)
-			}
-			subject := rec.Proposal.Target + ">>" + rec.Proposal.Selector
-			err = s.VM.Do(cmd.Context(), vm.TxOptions{Author: vm.AuthorAgent}, func() error {
-				return agent.Install(s.VM, target, &rec.Proposal, "human", "approval "+a.ID+suffixNote(note))
-			})
-			if err != nil {
-				return err
-			}
-			if _, err := s.Image.DecideApproval(a.ID, image.ApprovalApproved, "human", note); err != nil {
-				return err
-			}
-			s.Image.AppendAudit("approval", "human", subject, map[string]any{"approval": a.ID, "approved": true, "note": note})
-			s.Image.AppendAudit("install", "agent", subject, map[string]any{"approval": a.ID, "approvedBy": "human"})
+			subject := a.Object + ">>" + a.Selector
 			fmt.Printf("approved %s: %s installed\n", a.ID, subject)
 			return nil
 		},
@@ -135,11 +114,10 @@ method (with the agent's provenance) as one transaction.`,
 				return err
 			}
 			defer im.Close()
-			a, err := im.DecideApproval(args[0], image.ApprovalRejected, "human", note)
+			a, err := agent.RejectQueued(im, args[0], "human", note)
 			if err != nil {
 				return err
 			}
-			im.AppendAudit("approval", "human", a.Object+">>"+a.Selector, map[string]any{"approval": a.ID, "approved": false, "note": note})
 			fmt.Printf("rejected %s\n", a.ID)
 			return nil
 		},
@@ -149,21 +127,7 @@ method (with the agent's provenance) as one transaction.`,
 	return cmd
 }
 
-func suffixNote(n string) string {
-	if n == "" {
-		return ""
-	}
-	return ": " + n
-}
-
-func decodeRecord(a *image.Approval) agent.ProposalRecord {
-	var rec agent.ProposalRecord
-	json.Unmarshal(a.Data, &rec)
-	if rec.Proposal.Target == "" {
-		rec.Proposal.Target, rec.Proposal.Selector = a.Object, a.Selector
-	}
-	return rec
-}
+func decodeRecord(a *image.Approval) agent.ProposalRecord { return agent.DecodeApproval(a) }
 
 func auditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{

@@ -73,6 +73,7 @@ type gui struct {
 	// quit is called on Ctrl-Q (the window closes itself).
 	quit func()
 	menu *imageMenu // the Image menu; nil without an image on disk
+	desk *desktop   // the notifier and the approvals pane (guidesktop.go)
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
@@ -115,6 +116,7 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 			u.quit()
 		}
 	}
+	defer u.layoutDesktop(gtx) // drawn on top
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 	}
@@ -164,6 +166,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	u := newGUI(s.Path, loop, w.Invalidate)
 	u.quit = func() { w.Perform(system.ActionClose) }
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
+	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})
