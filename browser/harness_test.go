@@ -55,6 +55,7 @@ type driver struct {
 	t    testing.TB
 	r    input.Router
 	b    *Browser
+	lay  func(layout.Context, *material.Theme) layout.Dimensions // what frame lays out, if not b
 	th   *material.Theme
 	size image.Point
 	ops  op.Ops
@@ -76,7 +77,11 @@ func (d *driver) frame() {
 		Source:      d.r.Source(),
 		Now:         d.now,
 	}
-	d.b.Layout(gtx, d.th)
+	if d.lay != nil {
+		d.lay(gtx, d.th)
+	} else {
+		d.b.Layout(gtx, d.th)
+	}
 	d.r.Frame(&d.ops)
 	d.now = d.now.Add(20 * time.Millisecond)
 }

@@ -93,3 +93,82 @@ func dominant(c map[color.RGBA]int) color.RGBA {
 	}
 	return best
 }
+
+// TestInspectorRenders renders the inspector on Account with its history
+// selected and an evaluation shown, writes out/gui/inspector.png and checks
+// that the header, the entries and the lines drew something.
+func TestInspectorRenders(t *testing.T) {
+	if os.Getenv("EGL_PLATFORM") == "" {
+		os.Setenv("EGL_PLATFORM", "surfaceless")
+	}
+	d, in := inspectorDriver(t, historyImage(t))
+	w, err := headless.NewWindow(d.size.X, d.size.Y)
+	if err != nil {
+		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
+			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
+	}
+	defer w.Release()
+	d.click(d.at("balance"))
+	d.typeLine(1, "", "self.balance + 1")
+	if in.Result() != "1" {
+		t.Fatalf("evaluation gave %q, error %q", in.Result(), in.Err())
+	}
+	d.frame()
+	if err := w.Frame(&d.ops); err != nil {
+		t.Fatalf("headless frame: %v", err)
+	}
+	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
+	if err := w.Screenshot(img); err != nil {
+		t.Fatalf("headless screenshot: %v", err)
+	}
+	out := filepath.Join(moduleRoot(t), "out", "gui", "inspector.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", out)
+
+	colours := map[color.RGBA]int{}
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			colours[img.RGBAAt(x, y)]++
+		}
+	}
+	if len(colours) < 8 {
+		t.Errorf("the frame has %d distinct colours, want a rendered UI (at least 8)", len(colours))
+	}
+	bg := dominant(colours)
+	regions := []struct {
+		name string
+		r    image.Rectangle
+		min  int
+	}{
+		{"header", image.Rect(10, 10, d.size.X-10, 85), 1500},
+		{"entries", image.Rect(10, 90, d.size.X-10, 140), 500},
+		{"lines", image.Rect(10, d.size.Y-85, d.size.X-10, d.size.Y-5), 1500},
+	}
+	for _, rg := range regions {
+		ink := 0
+		for y := rg.r.Min.Y; y < rg.r.Max.Y; y++ {
+			for x := rg.r.Min.X; x < rg.r.Max.X; x++ {
+				if img.RGBAAt(x, y) != bg {
+					ink++
+				}
+			}
+		}
+		if ink < rg.min {
+			t.Errorf("the %s region %v has %d non-background pixels, want at least %d", rg.name, rg.r, ink, rg.min)
+		} else {
+			t.Logf("%s region: %d non-background pixels", rg.name, ink)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -44,6 +46,10 @@ type EvalResult struct {
 	Values     []string // printString of each value returned
 	Error      string   // the error with its traceback, or "" on success
 	Transcript string   // what the evaluation printed
+	// Ref, when the first value is an object or a table, is its handle in
+	// the image's browser.Handles (browser.ValueRef{Handle: Ref} inspects
+	// it), else 0.
+	Ref int
 }
 
 // Failed reports whether the evaluation failed.
@@ -104,6 +110,11 @@ func (e VMEvaluator) Eval(src string) (EvalResult, error) {
 		return out, nil
 	}
 	out.Values = res.Strings
+	if len(res.Values) > 0 {
+		if _, ok := res.Values[0].(*lua.LTable); ok {
+			out.Ref = browser.HandlesFor(e.VM).Put(res.Values[0])
+		}
+	}
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -58,5 +59,21 @@ func TestVMEvaluator(t *testing.T) {
 	res, _ = ev.Eval("1 +")
 	if !strings.Contains(res.Error, "CompileError") && !strings.Contains(res.Error, "unexpected") {
 		t.Errorf("compile error result = %+v", res)
+	}
+}
+
+func TestVMEvaluatorRefersToTheFirstTable(t *testing.T) {
+	v := freshImage(t)
+	ev := VMEvaluator{VM: v}
+	res, _ := ev.Eval("return {1, 2}, 3")
+	if res.Ref == 0 {
+		t.Fatalf("no Ref for a table result: %+v", res)
+	}
+	view, err := browser.VMImage{VM: v}.Inspect(browser.ValueRef{Handle: res.Ref})
+	if err != nil || view.Kind != "table" || len(view.Entries) != 2 {
+		t.Errorf("inspecting the Ref: %+v, %v", view, err)
+	}
+	if res, _ := ev.Eval("return 3, {}"); res.Ref != 0 {
+		t.Errorf("Ref = %d for a number result", res.Ref)
 	}
 }

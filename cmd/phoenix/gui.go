@@ -70,6 +70,7 @@ type gui struct {
 	eval      *asyncEvaluator
 	// rightPane draws the right third of the window: the workspace.
 	rightPane func(gtx layout.Context) layout.Dimensions
+	inspector *inspectorPane // the right pane's Inspector tab (guiinspector.go)
 	// quit is called on Ctrl-Q (the window closes itself).
 	quit func()
 	menu *imageMenu // the Image menu; nil without an image on disk
@@ -84,6 +85,8 @@ func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	u.eval = &asyncEvaluator{loop: loop, invalidate: invalidate}
 	u.Workspace.Evaluator = u.eval
 	u.rightPane = func(gtx layout.Context) layout.Dimensions { return u.Workspace.Layout(gtx, u.th) }
+	u.inspector = newInspectorPane(u)
+	u.rightPane = u.inspector.Layout // the workspace, with the Inspector as a second tab
 	return u
 }
 
@@ -119,6 +122,7 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 	defer u.layoutDesktop(gtx) // drawn on top
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
+		u.inspector.Refresh()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,

@@ -107,6 +107,8 @@ type asyncImage struct {
 	describes map[browser.ObjectRef]*answer[browser.ObjectView]
 	accepts   map[acceptKey]*answer[struct{}]
 	objects   int // number of globals in the last answer, -1 before one
+
+	insp inspectAnswers // the Inspector's questions (guiinspector.go)
 }
 
 type acceptKey struct {
