@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -187,15 +188,24 @@ func runGUI(ctx context.Context, g *globals) error {
 	// handled here, on the command's goroutine, so that the command returns
 	// and main's cleanup runs when the window closes.
 	var ops op.Ops
+	drawn := false
 	for {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
 			loop.Close()
-			return errors.Join(e.Err, s.Close())
+			werr := e.Err
+			if drawn && werr != nil {
+				// Gio sometimes reports a failed Wayland connection
+				// while closing a window that X11 drew fine.
+				slog.Debug("window closed with an error after drawing", "err", werr)
+				werr = nil
+			}
+			return errors.Join(werr, s.Close())
 		case app.FrameEvent:
 			gtx := app.NewContext(&ops, e)
 			u.Layout(gtx)
 			e.Frame(gtx.Ops)
+			drawn = true
 			reportFirstFrame() // with $PHOENIX_FIRST_FRAME set
 		}
 	}
