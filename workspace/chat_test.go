@@ -1,0 +1,199 @@
+package workspace
+
+import (
+	"image"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"gioui.org/io/key"
+	"gioui.org/io/semantic"
+	"gioui.org/layout"
+)
+
+// scriptedEngine is a ChatEngine that answers every request with scripted
+// events: before is sent on Send, after on ConfirmPlan(true), declined on
+// ConfirmPlan(false).
+type scriptedEngine struct {
+	mu                      sync.Mutex
+	before, after, declined []ChatEvent
+	queue                   []ChatEvent
+	sent, answers           []string
+	confirms                []bool
+	stopped                 int
+}
+
+func (e *scriptedEngine) push(evs ...ChatEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.queue = append(e.queue, evs...)
+}
+
+func (e *scriptedEngine) Send(text string) error {
+	e.mu.Lock()
+	e.sent = append(e.sent, text)
+	e.mu.Unlock()
+	e.push(e.before...)
+	return nil
+}
+
+func (e *scriptedEngine) Drain() []ChatEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	q := e.queue
+	e.queue = nil
+	return q
+}
+
+func (e *scriptedEngine) ConfirmPlan(run bool) {
+	e.mu.Lock()
+	e.confirms = append(e.confirms, run)
+	e.mu.Unlock()
+	if run {
+		e.push(e.after...)
+	} else {
+		e.push(e.declined...)
+	}
+}
+
+func (e *scriptedEngine) Answer(text string) {
+	e.mu.Lock()
+	e.answers = append(e.answers, text)
+	e.mu.Unlock()
+	e.push(ChatEvent{Kind: "answer", Text: "heard " + text}, ChatEvent{Kind: "done"})
+}
+
+func (e *scriptedEngine) Stop() {
+	e.mu.Lock()
+	e.stopped++
+	e.mu.Unlock()
+	e.push(ChatEvent{Kind: "error", Text: "context canceled"}, ChatEvent{Kind: "done"})
+}
+
+// newChatDriver lays out c under the test driver's input.Router.
+func newChatDriver(t testing.TB, c *Chat) *driver {
+	d := &driver{t: t, th: newTheme(), size: image.Pt(600, 800), now: time.Unix(1e9, 0)}
+	d.lay = func(gtx layout.Context) { c.Layout(gtx, d.th) }
+	d.frame()
+	return d
+}
+
+// typeInto clicks the first editor on screen and replaces its text (cur)
+// with s, then presses Enter.
+func (d *driver) typeInto(cur, s string) {
+	d.t.Helper()
+	var r image.Rectangle
+	for _, n := range d.nodes() {
+		if n.Desc.Class == semantic.Editor {
+			r = n.Desc.Bounds
+			break
+		}
+	}
+	if r.Empty() {
+		d.t.Fatal("no editor on screen")
+	}
+	d.now = d.now.Add(time.Second)
+	d.click(image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2))
+	n := utf8.RuneCountInString(s)
+	d.r.Queue(
+		key.EditEvent{Range: key.Range{Start: 0, End: utf8.RuneCountInString(cur)}, Text: s},
+		key.SelectionEvent{Start: n, End: n},
+	)
+	d.frame()
+	d.press(key.NameReturn, 0)
+}
+
+func TestChatPlanRunToolsAnswer(t *testing.T) {
+	eng := &scriptedEngine{
+		before: []ChatEvent{
+			{Kind: "plan", Text: "1. Inspect Account\n2. Report"},
+			{Kind: "confirm"},
+		},
+		after: []ChatEvent{
+			{Kind: "tool", Tool: "inspect_object", Args: `{"name":"Account"}`},
+			{Kind: "observation", Tool: "inspect_object", Text: "Account\nslot balance = 0\nprototypes: Object"},
+			{Kind: "thought", Text: "Account has "},
+			{Kind: "thought", Text: "one slot."},
+			{Kind: "answer", Text: "Account holds "},
+			{Kind: "answer", Text: "a balance."},
+			{Kind: "done"},
+		},
+	}
+	c := &Chat{Engine: eng}
+	d := newChatDriver(t, c)
+	d.typeInto("", "What is Account?")
+	if len(eng.sent) != 1 || eng.sent[0] != "What is Account?" || c.Input.Text() != "" {
+		t.Fatalf("sent %q, input %q", eng.sent, c.Input.Text())
+	}
+	d.frame()
+	if !d.shows("1. Inspect Account") || !d.shows("You: What is Account?") {
+		t.Fatalf("no plan on screen:\n%s", c.Transcript())
+	}
+	if !c.Running() || !d.shows("Stop") {
+		t.Fatal("no Stop button while the turn runs")
+	}
+	d.click(d.find("Run"))
+	if len(eng.confirms) != 1 || !eng.confirms[0] {
+		t.Fatalf("confirms %v", eng.confirms)
+	}
+	d.frame()
+	if !d.shows("→ inspect_object") || !d.shows("Account has one slot.") || !d.shows("Account holds a balance.") {
+		t.Fatalf("after Run:\n%s", c.Transcript())
+	}
+	if d.shows("slot balance = 0") {
+		t.Fatal("the tool row is open before it is clicked")
+	}
+	d.click(d.find("▸ → inspect_object"))
+	if !d.shows("slot balance = 0") {
+		t.Fatalf("the tool row did not expand:\n%s", c.Transcript())
+	}
+	d.click(d.find("▾ → inspect_object"))
+	if d.shows("slot balance = 0") {
+		t.Fatal("the tool row did not collapse")
+	}
+	if c.Running() || d.shows("Stop") || !d.shows("approved: running") {
+		t.Fatal("the turn did not end")
+	}
+
+	// A second turn: the agent asks, the person answers.
+	eng.before = []ChatEvent{{Kind: "question", Text: "Which account?"}}
+	d.typeInto("", "withdraw?")
+	d.frame()
+	if !d.shows("The agent asks: Which account?") {
+		t.Fatalf("no question:\n%s", c.Transcript())
+	}
+	d.typeInto("", "savings") // the answer line is the first editor on screen
+	d.frame()
+	if len(eng.answers) != 1 || eng.answers[0] != "savings" || !d.shows("heard savings") || !d.shows("you answered: savings") {
+		t.Fatalf("answers %q:\n%s", eng.answers, c.Transcript())
+	}
+	if strings.Count(c.Transcript(), "you: ") != 2 {
+		t.Fatalf("history lost:\n%s", c.Transcript())
+	}
+}
+
+func TestChatDeclineAndStop(t *testing.T) {
+	eng := &scriptedEngine{
+		before:   []ChatEvent{{Kind: "plan", Text: "1. Propose withdraw"}, {Kind: "confirm"}},
+		declined: []ChatEvent{{Kind: "answer", Text: "plan declined"}, {Kind: "done"}},
+	}
+	c := &Chat{Engine: eng}
+	d := newChatDriver(t, c)
+	d.typeInto("", "add withdraw")
+	d.frame()
+	d.click(d.find("Decline"))
+	d.frame()
+	if len(eng.confirms) != 1 || eng.confirms[0] || !d.shows("plan declined") || d.shows("→ ") || c.Running() {
+		t.Fatalf("confirms %v:\n%s", eng.confirms, c.Transcript())
+	}
+	// Stop while the plan waits.
+	d.typeInto("", "again")
+	d.frame()
+	d.click(d.find("Stop"))
+	d.frame()
+	if eng.stopped != 1 || c.Running() || !d.shows("error: context canceled") || d.shows("Run") {
+		t.Fatalf("stopped %d, running %v:\n%s", eng.stopped, c.Running(), c.Transcript())
+	}
+}
