@@ -172,6 +172,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.quit = func() { w.Perform(system.ActionClose) }
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
+	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})

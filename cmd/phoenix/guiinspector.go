@@ -98,14 +98,17 @@ func (a *asyncImage) EvalIn(ref browser.ValueRef, expr string) (string, error) {
 
 var tabOffColor = color.NRGBA{R: 0xd8, G: 0xdc, B: 0xe4, A: 0xff}
 
-// inspectorPane is the right pane with two tabs, the workspace and the
-// Inspector. An inspect-it in the workspace, or "Inspect" on the object
+// inspectorPane is the right pane with three tabs, the workspace, the
+// Inspector and the chat with the agent. An inspect-it in the workspace, or "Inspect" on the object
 // selected in the browser, opens the Inspector on its value.
 type inspectorPane struct {
 	u              *gui
 	Inspector      browser.Inspector
 	WorkspaceTab   widget.Clickable
 	InspectorTab   widget.Clickable
+	ChatTab        widget.Clickable
+	Chat           workspace.Chat // the chat with the agent (guichat.go)
+	showChat       bool
 	InspectButton  widget.Clickable
 	showInspector  bool
 	lastInspection *workspace.Inspection // the workspace's Inspected last opened
@@ -125,7 +128,7 @@ func (p *inspectorPane) Refresh() { p.Inspector.Refresh() }
 // Open shows ref in the Inspector tab.
 func (p *inspectorPane) Open(ref browser.ValueRef, label string) {
 	p.Inspector.Open(ref, label)
-	p.showInspector = true
+	p.showInspector, p.showChat = true, false
 }
 
 // Layout draws the tab bar and the tab shown.
@@ -138,10 +141,13 @@ func (p *inspectorPane) Layout(gtx layout.Context) layout.Dimensions {
 		}
 	}
 	if p.WorkspaceTab.Clicked(gtx) {
-		p.showInspector = false
+		p.showInspector, p.showChat = false, false
 	}
 	if p.InspectorTab.Clicked(gtx) {
-		p.showInspector = true
+		p.showInspector, p.showChat = true, false
+	}
+	if p.ChatTab.Clicked(gtx) {
+		p.showChat = true
 	}
 	if p.InspectButton.Clicked(gtx) {
 		if ref, ok := u.Browser.Selected(); ok && ref.OID != 0 {
@@ -166,14 +172,18 @@ func (p *inspectorPane) Layout(gtx layout.Context) layout.Dimensions {
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 			return layout.UniformInset(unit.Dp(4)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 				return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
-					tab(&p.WorkspaceTab, "Workspace", !p.showInspector),
-					tab(&p.InspectorTab, "Inspector", p.showInspector),
+					tab(&p.WorkspaceTab, "Workspace", !p.showInspector && !p.showChat),
+					tab(&p.InspectorTab, "Inspector", p.showInspector && !p.showChat),
+					tab(&p.ChatTab, "Chat", p.showChat),
 					tab(&p.InspectButton, "Inspect selected", false),
 				)
 			})
 		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			gtx.Constraints.Min = gtx.Constraints.Max
+			if p.showChat {
+				return p.Chat.Layout(gtx, u.th)
+			}
 			if p.showInspector {
 				return p.Inspector.Layout(gtx, u.th)
 			}

@@ -1,0 +1,264 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"gioui.org/f32"
+	"gioui.org/io/input"
+	"gioui.org/io/key"
+	"gioui.org/io/pointer"
+	"gioui.org/io/semantic"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/unit"
+
+	"github.com/phoenix-image/phoenix/agent"
+	"github.com/phoenix-image/phoenix/agent/llmtest"
+	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/sandbox"
+	"github.com/phoenix-image/phoenix/vm"
+)
+
+const chatWithdraw = "function Account:withdraw(n)\n  self.balance = self.balance - n\n  return self\nend"
+const chatWithdrawTests = "function ProposalTest:testWithdraw()\n  local a = Account:clone(); a.balance = 10\n  self:assertEquals(7, a:withdraw(3).balance)\nend"
+
+func chatJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func chatPlan(steps ...string) string { return chatJSON(map[string]any{"steps": steps}) }
+
+func chatProposal() string {
+	return chatJSON(map[string]string{"object": "Account", "selector": "withdraw", "source": chatWithdraw,
+		"tests": chatWithdrawTests, "explanation": "subtracts n"})
+}
+
+// chatGUI is the window over a fresh image with the agent's objects, the
+// fake LLM and the in-process validator (allowed by the image's policy for
+// this test), driven frame by frame under an input.Router.
+type chatGUI struct {
+	t    *testing.T
+	s    *bootstrap.Session
+	srv  *llmtest.Server
+	loop *vmLoop
+	u    *gui
+	r    input.Router
+	ops  op.Ops
+	size image.Point
+}
+
+func newChatGUI(t *testing.T) *chatGUI {
+	t.Helper()
+	t.Setenv("OPENAI_API_KEY", "sk-test")
+	ctx := context.Background()
+	s, err := bootstrap.NewImage(ctx, filepath.Join(t.TempDir(), "chat.image"), bootstrap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.InstallObjects(ctx, s.VM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VM.Eval(ctx, `Account = Object:clone(); Account.balance = 0; Policy.allowInProcess = true`, vm.EvalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := llmtest.NewServer(t)
+	cfg := agent.LLMConfig{BaseURL: srv.URL(), Model: "fake", KeyEnv: "OPENAI_API_KEY", Retries: -1}
+	res := &agent.Resolver{LLM: agent.NewLLMClient(cfg, nil), Model: "fake", InProcess: sandbox.NewInProcess(), Journal: s.Image, AutoApprove: true}
+	s.VM.SetNotUnderstood(res)
+	loop := newVMLoop(s.VM)
+	g := &chatGUI{t: t, s: s, srv: srv, loop: loop, size: image.Pt(1500, 900)}
+	g.u = newGUI("test", loop, func() {})
+	g.u.attachChat(res, func() {})
+	t.Cleanup(func() { loop.Close(); s.Close() })
+	g.frame()
+	return g
+}
+
+func (g *chatGUI) frame() {
+	g.ops.Reset()
+	gtx := layout.Context{Ops: &g.ops, Metric: unit.Metric{PxPerDp: 1, PxPerSp: 1}, Constraints: layout.Exact(g.size),
+		Source: g.r.Source(), Now: time.Now()}
+	g.u.Layout(gtx)
+	g.r.Frame(&g.ops)
+}
+
+func (g *chatGUI) nodes() []input.SemanticNode {
+	var all []input.SemanticNode
+	var walk func([]input.SemanticNode)
+	walk = func(ns []input.SemanticNode) {
+		for _, n := range ns {
+			all = append(all, n)
+			walk(n.Children)
+		}
+	}
+	walk(g.r.AppendSemantics(nil))
+	return all
+}
+
+func nodeLabel(n input.SemanticNode) string {
+	s := n.Desc.Label
+	for _, c := range n.Children {
+		s += nodeLabel(c)
+	}
+	return s
+}
+
+// find is the centre of the smallest widget whose text starts with prefix.
+func (g *chatGUI) find(prefix string) (image.Point, bool) {
+	var best image.Rectangle
+	found := false
+	for _, n := range g.nodes() {
+		b := n.Desc.Bounds
+		if b.Empty() || !strings.HasPrefix(nodeLabel(n), prefix) {
+			continue
+		}
+		if !found || b.Dx()*b.Dy() < best.Dx()*best.Dy() {
+			best, found = b, true
+		}
+	}
+	return image.Pt((best.Min.X+best.Max.X)/2, (best.Min.Y+best.Max.Y)/2), found
+}
+
+func (g *chatGUI) shows(s string) bool {
+	for _, n := range g.nodes() {
+		if strings.Contains(n.Desc.Label, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *chatGUI) click(prefix string) {
+	g.t.Helper()
+	p, ok := g.find(prefix)
+	if !ok {
+		g.t.Fatalf("nothing labelled %q on screen:\n%s", prefix, g.u.inspector.Chat.Transcript())
+	}
+	pos := f32.Pt(float32(p.X), float32(p.Y))
+	g.r.Queue(
+		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
+		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
+		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
+	)
+	g.frame()
+	g.frame()
+}
+
+// typeRequest types s into the chat's input line (the editor lowest in
+// the right pane) and presses Enter.
+func (g *chatGUI) typeRequest(s string) {
+	g.t.Helper()
+	var r image.Rectangle
+	for _, n := range g.nodes() {
+		if b := n.Desc.Bounds; n.Desc.Class == semantic.Editor && b.Min.X > g.size.X/2 && b.Min.Y > r.Min.Y {
+			r = b
+		}
+	}
+	if r.Empty() {
+		g.t.Fatal("no chat input on screen")
+	}
+	pos := f32.Pt(float32(r.Min.X+r.Max.X)/2, float32(r.Min.Y+r.Max.Y)/2)
+	g.r.Queue(
+		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
+		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
+	)
+	g.frame()
+	n := utf8.RuneCountInString(s)
+	g.r.Queue(key.EditEvent{Text: s}, key.SelectionEvent{Start: n, End: n})
+	g.frame()
+	g.r.Queue(key.Event{Name: key.NameReturn, State: key.Press}, key.Event{Name: key.NameReturn, State: key.Release})
+	g.frame()
+	g.frame()
+}
+
+func (g *chatGUI) waitFor(what string, ok func() bool) {
+	g.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			g.t.Fatalf("timed out waiting for %s:\n%s", what, g.u.inspector.Chat.Transcript())
+		}
+		time.Sleep(5 * time.Millisecond)
+		g.frame()
+	}
+}
+
+// TestGUIChatRunsThePlanner types a request into the Chat tab of the real
+// window state; the real Planner shows its plan, runs the tools after Run
+// and answers; the tool rows expand and collapse. The conversation goes on
+// in a second request, whose plan is declined: no mutating tool runs.
+func TestGUIChatRunsThePlanner(t *testing.T) {
+	g := newChatGUI(t)
+	g.srv.Script(
+		llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Inspect Account", "Propose Account:withdraw with tests", "Report")),
+		llmtest.ToolCall("inspect_object", `{"name":"Account"}`),
+		llmtest.ToolCall(agent.ProposeTool, chatProposal()),
+		llmtest.Reply("Account now understands withdraw."),
+	)
+	g.click("Chat")
+	if !g.u.inspector.showChat {
+		t.Fatal("the Chat tab did not open")
+	}
+	c := &g.u.inspector.Chat
+	g.typeRequest("Accounts should support withdraw(n)")
+	g.waitFor("the plan", func() bool { return g.shows("1. Inspect Account") })
+	if !g.shows("You: Accounts should support withdraw(n)") || !c.Running() || !g.shows("Stop") {
+		t.Fatalf("after sending:\n%s", c.Transcript())
+	}
+	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
+	if g.shows("→ ") {
+		t.Fatal("a tool ran before the plan was approved")
+	}
+	g.click("Run")
+	g.waitFor("the answer", func() bool { return g.shows("Account now understands withdraw.") && !c.Running() })
+	if !g.shows("▸ → inspect_object") || !g.shows("▸ → propose_method") {
+		t.Fatalf("tool rows:\n%s", c.Transcript())
+	}
+	if g.shows("slot balance = 0") {
+		t.Fatal("a tool row is open before it is clicked")
+	}
+	g.click("▸ → inspect_object")
+	if !g.shows("slot balance = 0") {
+		t.Fatalf("the row did not expand:\n%s", c.Transcript())
+	}
+	g.click("▾ → inspect_object")
+	if g.shows("slot balance = 0") {
+		t.Fatal("the row did not collapse")
+	}
+
+	// The second request continues the conversation; its plan is declined.
+	g.srv.Script(llmtest.ToolCalls(
+		llmtest.Call{Name: agent.ShowPlanTool, Args: chatPlan("Propose withdraw again")},
+		llmtest.Call{Name: agent.ProposeTool, Args: chatJSON(map[string]string{"object": "Account", "selector": "deposit",
+			"source": "function Account:deposit(n) self.balance = self.balance + n; return self end", "tests": chatWithdrawTests})},
+	))
+	g.typeRequest("and deposit")
+	g.waitFor("the second plan", func() bool { return g.shows("1. Propose withdraw again") })
+	g.waitFor("Decline", func() bool { _, ok := g.find("Decline"); return ok })
+	g.click("Decline")
+	g.waitFor("the declined answer", func() bool { return g.shows(agent.AnswerPlanDeclined) && !c.Running() })
+	if strings.Contains(c.Transcript(), "→ propose_method {\"object\":\"Account\",\"selector\":\"deposit\"") {
+		t.Fatalf("a mutating tool ran after Decline:\n%s", c.Transcript())
+	}
+	reqs := g.srv.Requests()
+	if len(reqs) != 5 || len(reqs[4].Body.Messages) < 10 {
+		t.Fatalf("%d requests; the last sent %d messages (the history was not kept)", len(reqs), len(reqs[len(reqs)-1].Body.Messages))
+	}
+
+	g.loop.Close()
+	ctx := context.Background()
+	res, err := g.s.VM.Eval(ctx, `local a = Account:clone(); a.balance = 10; return a:withdraw(3).balance, rawget(Account, "deposit")`, vm.EvalOptions{Print: true})
+	if err != nil || strings.Join(res.Strings, " ") != "7 nil" {
+		t.Fatalf("after the chat: %v, %v", res, err)
+	}
+}
