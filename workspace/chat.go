@@ -80,8 +80,9 @@ type Chat struct {
 	StopButton widget.Clickable
 	List       widget.List
 
-	turns []*chatTurn
-	err   string
+	turns  []*chatTurn
+	err    string
+	scroll bool // show the end of the transcript on the next frame
 }
 
 // Running reports whether a turn is under way.
@@ -104,7 +105,7 @@ func (c *Chat) Send(text string) {
 	}
 	c.err = ""
 	c.turns = append(c.turns, &chatTurn{user: text})
-	c.List.ScrollToEnd = true
+	c.scroll = true
 }
 
 // Stop interrupts the running turn.
@@ -179,7 +180,7 @@ func (c *Chat) handle(e ChatEvent) {
 		}
 		return t.steps[len(t.steps)-1]
 	}
-	c.List.ScrollToEnd = true
+	c.scroll = true
 	switch e.Kind {
 	case "plan":
 		t.steps = append(t.steps, &chatStep{kind: "plan", text: e.Text})
@@ -374,6 +375,10 @@ func (c *Chat) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions 
 		})
 	}
 	c.List.Axis = layout.Vertical
+	if c.scroll {
+		c.List.Position = layout.Position{First: len(items) - 1, BeforeEnd: true}
+		c.scroll = false
+	}
 	return layout.UniformInset(unit.Dp(6)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 			layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
@@ -391,7 +396,10 @@ func (c *Chat) layoutInput(gtx layout.Context, th *material.Theme) layout.Dimens
 	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			gtx.Constraints.Min.X = gtx.Constraints.Max.X
-			return card(gtx, color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, queueRm, material.Editor(th, &c.Input, "Ask the agent…").Layout)
+			return card(gtx, color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}, queueRm, func(gtx layout.Context) layout.Dimensions {
+				gtx.Constraints.Min.X = gtx.Constraints.Max.X
+				return material.Editor(th, &c.Input, "Ask the agent…").Layout(gtx)
+			})
 		}),
 		layout.Rigid(layout.Spacer{Width: unit.Dp(6)}.Layout),
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
@@ -438,9 +446,9 @@ func (c *Chat) layoutStep(gtx layout.Context, th *material.Theme, s *chatStep) l
 			return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 		})
 	case "tool":
-		arrow := "▸ "
+		arrow := "[+] "
 		if s.open {
-			arrow = "▾ "
+			arrow = "[-] "
 		}
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 			layout.Rigid(func(gtx layout.Context) layout.Dimensions {

@@ -145,11 +145,11 @@ func TestChatPlanRunToolsAnswer(t *testing.T) {
 	if d.shows("slot balance = 0") {
 		t.Fatal("the tool row is open before it is clicked")
 	}
-	d.click(d.find("▸ → inspect_object"))
+	d.click(d.find("[+] → inspect_object"))
 	if !d.shows("slot balance = 0") {
 		t.Fatalf("the tool row did not expand:\n%s", c.Transcript())
 	}
-	d.click(d.find("▾ → inspect_object"))
+	d.click(d.find("[-] → inspect_object"))
 	if d.shows("slot balance = 0") {
 		t.Fatal("the tool row did not collapse")
 	}

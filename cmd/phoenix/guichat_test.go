@@ -221,17 +221,17 @@ func TestGUIChatRunsThePlanner(t *testing.T) {
 	}
 	g.click("Run")
 	g.waitFor("the answer", func() bool { return g.shows("Account now understands withdraw.") && !c.Running() })
-	if !g.shows("▸ → inspect_object") || !g.shows("▸ → propose_method") {
+	if !g.shows("[+] → inspect_object") || !g.shows("[+] → propose_method") {
 		t.Fatalf("tool rows:\n%s", c.Transcript())
 	}
 	if g.shows("slot balance = 0") {
 		t.Fatal("a tool row is open before it is clicked")
 	}
-	g.click("▸ → inspect_object")
+	g.click("[+] → inspect_object")
 	if !g.shows("slot balance = 0") {
 		t.Fatalf("the row did not expand:\n%s", c.Transcript())
 	}
-	g.click("▾ → inspect_object")
+	g.click("[-] → inspect_object")
 	if g.shows("slot balance = 0") {
 		t.Fatal("the row did not collapse")
 	}

@@ -1,0 +1,107 @@
+package workspace
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gioui.org/gpu/headless"
+)
+
+// TestChatRenders renders a chat on the headless GPU — a request, a plan
+// run, an open and a closed tool row, an error and the answer — writes
+// out/gui/chat.png and checks that the transcript drew something. Without
+// a GPU it fails: it never skips.
+func TestChatRenders(t *testing.T) {
+	if os.Getenv("EGL_PLATFORM") == "" {
+		os.Setenv("EGL_PLATFORM", "surfaceless")
+	}
+	eng := &scriptedEngine{
+		before: []ChatEvent{{Kind: "plan", Text: "1. Inspect Account\n2. Propose Account:withdraw with tests\n3. Report"}, {Kind: "confirm"}},
+		after: []ChatEvent{
+			{Kind: "tool", Tool: "inspect_object", Args: `{"name":"Account"}`},
+			{Kind: "observation", Tool: "inspect_object", Text: "Account (object 12)\nslot balance = 0\nprototypes: Object"},
+			{Kind: "thought", Text: "Account has a balance and no withdraw; I will propose one."},
+			{Kind: "tool", Tool: "propose_method", Args: `{"object":"Account","selector":"withdraw","source":"function Account:withdraw(n) ... end"}`},
+			{Kind: "observation", Tool: "propose_method", Text: "installed Account>>withdraw (sandbox: 1 passed, 0 failed)"},
+			{Kind: "tool", Tool: "eval_in_sandbox", Args: `{"code":"return Account:clone():withdraw(3).balance"}`},
+			{Kind: "observation", Tool: "eval_in_sandbox", Text: "error: attempt to perform arithmetic on a nil value"},
+			{Kind: "error", Text: "the sandbox call failed"},
+			{Kind: "answer", Text: "Account now understands withdraw(n): "},
+			{Kind: "answer", Text: "it subtracts n from the balance."},
+			{Kind: "done"},
+		},
+	}
+	c := &Chat{Engine: eng}
+	d := newChatDriver(t, c)
+	w, err := headless.NewWindow(d.size.X, d.size.Y)
+	if err != nil {
+		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
+			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
+	}
+	defer w.Release()
+	d.typeInto("", "Accounts should support withdraw(n)")
+	d.frame()
+	d.click(d.find("Run"))
+	d.frame()
+	d.click(d.find("[+] → inspect_object"))
+	if !d.shows("slot balance = 0") || !d.shows("it subtracts n") {
+		t.Fatalf("the chat is not as scripted:\n%s", c.Transcript())
+	}
+	d.frame()
+	if err := w.Frame(&d.ops); err != nil {
+		t.Fatalf("headless frame: %v", err)
+	}
+	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
+	if err := w.Screenshot(img); err != nil {
+		t.Fatalf("headless screenshot: %v", err)
+	}
+	out := filepath.Join(moduleRoot(t), "out", "gui", "chat.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", out)
+
+	colours := map[color.RGBA]int{}
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			colours[img.RGBAAt(x, y)]++
+		}
+	}
+	if len(colours) < 8 {
+		t.Fatalf("the frame has %d distinct colours, want a rendered UI (at least 8)", len(colours))
+	}
+	bg := dominant(colours)
+	ink := 0
+	reds := 0
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			p := img.RGBAAt(x, y)
+			if p != bg {
+				ink++
+			}
+			if p.R > 0x90 && p.G < 0x60 && p.B < 0x60 {
+				reds++
+			}
+		}
+	}
+	if ink < 20000 {
+		t.Errorf("%d non-background pixels, want a transcript (at least 20000)", ink)
+	}
+	if reds < 20 {
+		t.Errorf("%d red pixels, want the error drawn in red", reds)
+	}
+}
