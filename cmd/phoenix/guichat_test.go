@@ -262,3 +262,52 @@ func TestGUIChatRunsThePlanner(t *testing.T) {
 		t.Fatalf("after the chat: %v, %v", res, err)
 	}
 }
+
+// TestPlannerChatStopWhileThePlanWaits stops a turn whose plan waits for
+// Run: the run ends as stopped, the VM is free again, and a later request
+// continues the conversation.
+func TestPlannerChatStopWhileThePlanWaits(t *testing.T) {
+	g := newChatGUI(t)
+	eng := g.u.inspector.Chat.Engine.(*plannerChat)
+	g.srv.Script(llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Propose withdraw")), llmtest.Reply("Hello again."))
+	var seen []string
+	wait := func(kind string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			for _, e := range eng.Drain() {
+				seen = append(seen, e.Kind+":"+e.Text)
+				if e.Kind == kind {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s event; saw %q", kind, seen)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if err := eng.Send("add withdraw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Send("again"); err != errChatBusy {
+		t.Fatalf("a second Send while running: %v", err)
+	}
+	wait("confirm")
+	eng.Stop()
+	wait("done")
+	if strings.Join(seen, "|") != "plan:1. Propose withdraw|confirm:|error:asking to approve the plan failed: context canceled|error:stopped|done:" {
+		t.Fatalf("events: %q", seen)
+	}
+	seen = nil
+	if err := eng.Send("hello"); err != nil {
+		t.Fatal(err)
+	}
+	wait("done")
+	if strings.Join(seen, "|") != "answer:Hello again.|done:" {
+		t.Fatalf("events: %q", seen)
+	}
+	if reqs := g.srv.Requests(); len(reqs) != 2 || len(reqs[1].Body.Messages) < 4 {
+		t.Fatalf("the history was not kept: %d requests", len(reqs))
+	}
+}
