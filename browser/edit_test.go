@@ -2,10 +2,12 @@ package browser
 
 import (
 	"context"
+	"image"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"gioui.org/io/key"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/phoenix-image/phoenix/bootstrap"
@@ -123,5 +125,147 @@ func TestEditingBoundaryOverVMImage(t *testing.T) {
 	}
 	if err := m.RemoveMethod(ObjectRef{Name: "Bank"}, "nope"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("removing a missing method: %v", err)
+	}
+}
+
+// paneEditors returns the centres of the text editors in pane, top to bottom.
+func (d *driver) paneEditors(pane int) []image.Point {
+	var out []image.Point
+	for _, p := range d.editors() {
+		if d.inPane(pane, image.Rectangle{Min: p, Max: p}) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// typeAt focuses the empty editor at p and types s into it.
+func (d *driver) typeAt(p image.Point, s string) {
+	d.click(p)
+	d.r.Queue(key.EditEvent{Text: s})
+	d.frame()
+}
+
+// commitsOf runs f and fails unless it committed exactly one transaction
+// without an error shown.
+func commitsOf(t *testing.T, d *driver, st *countingStore, what string, f func()) {
+	t.Helper()
+	before := st.commits.Load()
+	f()
+	if err, _ := d.b.Err(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if n := st.commits.Load() - before; n != 1 {
+		t.Errorf("%s committed %d transactions, want 1", what, n)
+	}
+}
+
+const firstDeposit = "function Account:deposit(n) self.balance = self.balance + n; return self end"
+
+func TestBrowserHistoryShowsDiffsAndReverts(t *testing.T) {
+	v, st := editImage(t)
+	d := newDriver(t, VMImage{VM: v})
+	openDeposit(t, d)
+	d.click(d.find(2, "History"))
+	if hs := d.b.History(); len(hs) != 2 {
+		t.Fatalf("history shows %d versions, want 2: %+v", len(hs), hs)
+	}
+	text := d.b.HistoryText()
+	if !strings.Contains(text, "\n-") || !strings.Contains(text, "\n+") {
+		t.Errorf("the history has no -/+ diff lines:\n%s", text)
+	}
+	if !strings.Contains(text, "#2") || !strings.Contains(text, "#1") {
+		t.Errorf("the history does not list both versions:\n%s", text)
+	}
+	commitsOf(t, d, st, "revert", func() { d.click(d.find(2, "Revert")) })
+	if got := evalValue(t, v, "local a = Account:clone(); a:deposit(1); return a.deposits"); got != lua.LNil {
+		t.Errorf("after Revert deposit counts deposits (%v): not the first version", got)
+	}
+	if src, _ := v.MethodSource(v.Global("Account"), "deposit"); src != firstDeposit {
+		t.Errorf("after Revert the source is %q", src)
+	}
+	if got := d.b.Source.Text(); got != firstDeposit {
+		t.Errorf("after Revert the editor holds %q", got)
+	}
+	if hs := d.b.History(); len(hs) != 3 {
+		t.Errorf("after Revert the history shows %d versions, want 3", len(hs))
+	}
+	if !strings.Contains(d.b.Status(), "reverted Account>>deposit") {
+		t.Errorf("status = %q", d.b.Status())
+	}
+}
+
+func TestBrowserSendersAndImplementors(t *testing.T) {
+	v, _ := editImage(t)
+	d := newDriver(t, VMImage{VM: v})
+	openDeposit(t, d)
+	d.click(d.find(2, "Implementors"))
+	rs, title := d.b.Results()
+	if title != "Implementors of deposit" || len(rs) != 1 || rs[0].Object.Name != "Account" {
+		t.Errorf("implementors = %q %+v, want Account", title, rs)
+	}
+	d.click(d.find(2, "Senders"))
+	rs, title = d.b.Results()
+	if title != "Senders of deposit" || len(rs) != 1 || rs[0].Object.Name != "Bank" || rs[0].Selector != "payIn" {
+		t.Fatalf("senders = %q %+v, want Bank>>payIn", title, rs)
+	}
+	d.click(d.find(2, "Bank>>payIn"))
+	if ref, _ := d.b.Selected(); ref.Name != "Bank" || d.b.Selector() != "payIn" {
+		t.Errorf("clicking Bank>>payIn selected %s>>%s", ref.Name, d.b.Selector())
+	}
+	if !strings.Contains(d.b.Source.Text(), "a:deposit(n)") {
+		t.Errorf("the editor holds %q", d.b.Source.Text())
+	}
+}
+
+func TestBrowserCreatesAndRemoves(t *testing.T) {
+	v, st := editImage(t)
+	d := newDriver(t, VMImage{VM: v})
+
+	d.click(d.find(0, "New object"))
+	eds := d.paneEditors(0)
+	if len(eds) != 3 {
+		t.Fatalf("%d editors in the object pane, want search, name and prototype", len(eds))
+	}
+	d.typeAt(eds[1], "Savings")
+	d.typeAt(eds[2], "Account")
+	commitsOf(t, d, st, "New object", func() { d.click(d.find(0, "Create")) })
+	sav := v.Global("Savings")
+	if sav == nil || sav.Proto() != v.Global("Account") {
+		t.Fatalf("Savings = %v, want a clone of Account", sav)
+	}
+	if ref, _ := d.b.Selected(); ref.Name != "Savings" {
+		t.Errorf("after creating, the selection is %+v", ref)
+	}
+
+	d.click(d.find(0, "Remove"))
+	if v.Global("Savings") == nil {
+		t.Fatal("one click on Remove removed Savings without confirmation")
+	}
+	commitsOf(t, d, st, "Remove", func() { d.click(d.find(0, "Remove Savings?")) })
+	if v.Global("Savings") != nil {
+		t.Error("Savings is still a global")
+	}
+
+	d.click(d.find(0, "New trait"))
+	d.typeAt(d.paneEditors(0)[1], "Audited")
+	commitsOf(t, d, st, "New trait", func() { d.click(d.find(0, "Create")) })
+	if tr := v.Global("Audited"); tr == nil || tr.Kind() != vm.KindTrait {
+		t.Errorf("Audited = %v, want a trait", tr)
+	}
+
+	d.click(d.find(0, "Bank"))
+	d.click(d.find(1, "name = "))
+	commitsOf(t, d, st, "Remove slot", func() { d.click(d.find(1, "Remove slot")) })
+	if got := evalValue(t, v, "return rawget(Bank, 'name')"); got != lua.LNil {
+		t.Errorf("Bank.name is still %v", got)
+	}
+	d.click(d.find(1, "payIn"))
+	commitsOf(t, d, st, "Remove method", func() { d.click(d.find(1, "Remove method")) })
+	if _, ok := v.MethodSource(v.Global("Bank"), "payIn"); ok {
+		t.Error("Bank still has payIn")
+	}
+	if m := d.b.View(); m == nil || len(m.Methods) != 0 || len(m.Slots) != 0 {
+		t.Errorf("the view of Bank was not refreshed: %+v", m)
 	}
 }
