@@ -537,7 +537,11 @@ func (b *Browser) layoutStatus(th *material.Theme) layout.Widget {
 			l.Color = okColor
 			return l.Layout(gtx)
 		}
-		l := material.Caption(th, "Ctrl-S or Ctrl-Enter accepts")
+		hint := "Ctrl-S or Ctrl-Enter accepts"
+		if b.ed.showHistory {
+			hint = "Revert puts back the source before the last change"
+		}
+		l := material.Caption(th, hint)
 		return l.Layout(gtx)
 	}
 }

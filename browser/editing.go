@@ -454,7 +454,7 @@ func (b *Browser) layoutMethodTools(gtx layout.Context, th *material.Theme) layo
 	hist := smallButton(th, &b.ed.HistoryButton, "History")
 	if b.ed.showHistory {
 		hist.Background = toggledColor
-		hist.Text = "History ✓"
+		hist.Text = "Hide history"
 	}
 	return buttons(gtx, hist.Layout,
 		smallButton(th, &b.ed.SendersButton, "Senders").Layout,
