@@ -52,6 +52,8 @@ type Browser struct {
 	status   string // last outcome of Accept, or ""
 	err      error  // last error of Accept, Describe or Globals
 	errLine  int    // the error's line in the source, or 0
+
+	ed editState // history, senders, implementors, create and remove (editing.go)
 }
 
 type acceptRequest struct {
@@ -100,6 +102,8 @@ func (b *Browser) Select(ref ObjectRef) {
 	b.selector = ""
 	b.Source.SetText("")
 	b.status, b.err, b.errLine = "", nil, 0
+	b.resetHistory()
+	b.ed.slot, b.ed.confirmRemove, b.ed.editAfter = "", false, ""
 }
 
 // Edit puts method selector of the selected object in the editor.
@@ -113,6 +117,11 @@ func (b *Browser) Edit(selector string) {
 	}
 	b.Source.SetText(src)
 	b.status, b.err, b.errLine = "", nil, 0
+	if b.ed.showHistory && selector != "" {
+		b.loadHistory()
+	} else {
+		b.resetHistory()
+	}
 }
 
 // Accept sends the editor's source to the Image as the selected object's
@@ -158,6 +167,7 @@ func (b *Browser) load() {
 		return
 	}
 	b.runPending()
+	b.runRequests()
 	if !b.globalsLoaded {
 		gs, err := b.Image.Globals()
 		switch {
@@ -172,6 +182,7 @@ func (b *Browser) load() {
 				b.lower[i] = strings.ToLower(g.Name)
 			}
 			b.rows = make(map[int]*widget.Clickable)
+			b.afterGlobals()
 		}
 	}
 	if b.needView && b.hasSelection {
@@ -185,6 +196,7 @@ func (b *Browser) load() {
 			b.needView = false
 			b.view = &v
 			b.buildDetail()
+			b.afterView()
 		}
 	}
 }
@@ -223,6 +235,7 @@ func (b *Browser) Layout(gtx layout.Context, th *material.Theme) layout.Dimensio
 
 // update handles clicks and shortcuts of the previous frame.
 func (b *Browser) update(gtx layout.Context) {
+	b.updateEditing(gtx)
 	for i, c := range b.rows {
 		if c.Clicked(gtx) {
 			b.Select(b.globals[i])
@@ -303,6 +316,7 @@ func (b *Browser) layoutObjects(gtx layout.Context, th *material.Theme) layout.D
 				return layout.UniformInset(unit.Dp(4)).Layout(gtx, material.Editor(th, &b.Search, "Search objects").Layout)
 			})
 		}),
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions { return b.layoutObjectTools(gtx, th) }),
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 			l := material.Caption(th, fmt.Sprintf("%d of %d objects", len(b.filtered), len(b.globals)))
 			return layout.Inset{Top: unit.Dp(2), Bottom: unit.Dp(2)}.Layout(gtx, l.Layout)
@@ -416,6 +430,13 @@ func (b *Browser) layoutDetail(gtx layout.Context, th *material.Theme) layout.Di
 		}
 		return material.Body2(th, msg).Layout(gtx)
 	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions { return b.layoutDetailTools(gtx, th) }),
+		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions { return b.layoutDetailList(gtx, th) }),
+	)
+}
+
+func (b *Browser) layoutDetailList(gtx layout.Context, th *material.Theme) layout.Dimensions {
 	v := b.view
 	return material.List(th, &b.Detail).Layout(gtx, len(b.detailRows), func(gtx layout.Context, n int) layout.Dimensions {
 		r := b.detailRows[n]
@@ -436,6 +457,9 @@ func (b *Browser) layoutDetail(gtx layout.Context, th *material.Theme) layout.Di
 			return row(gtx, th, &b.traitClicks[r.i], v.Traits[r.i].Name, "", false)
 		case detailSlot:
 			s := v.Slots[r.i]
+			if _, ok := b.editing(); ok && r.i < len(b.ed.slotClicks) {
+				return row(gtx, th, &b.ed.slotClicks[r.i], s.Name+" = "+s.Value, "", s.Name == b.ed.slot)
+			}
 			return layout.Inset{Left: unit.Dp(4)}.Layout(gtx, material.Body2(th, s.Name+" = "+s.Value).Layout)
 		case detailMethod:
 			sel := v.Methods[r.i].Selector
@@ -461,7 +485,12 @@ func (b *Browser) layoutEditor(gtx layout.Context, th *material.Theme) layout.Di
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(material.Subtitle1(th, title).Layout),
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions { return b.layoutMethodTools(gtx, th) }),
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions { return b.layoutResults(gtx, th) }),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
+			if b.ed.showHistory {
+				return b.layoutHistory(gtx, th)
+			}
 			gtx.Constraints.Min = gtx.Constraints.Max
 			return widget.Border{Color: borderColor, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 				gtx.Constraints.Min = gtx.Constraints.Max
@@ -475,7 +504,12 @@ func (b *Browser) layoutEditor(gtx layout.Context, th *material.Theme) layout.Di
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 			return layout.Inset{Top: unit.Dp(4)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 				return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
-					layout.Rigid(material.Button(th, &b.AcceptButton, "Accept").Layout),
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+						if b.ed.showHistory {
+							return material.Button(th, &b.ed.RevertButton, "Revert").Layout(gtx)
+						}
+						return material.Button(th, &b.AcceptButton, "Accept").Layout(gtx)
+					}),
 					layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 						return layout.Inset{Left: unit.Dp(8)}.Layout(gtx, b.layoutStatus(th))
 					}),
@@ -503,7 +537,11 @@ func (b *Browser) layoutStatus(th *material.Theme) layout.Widget {
 			l.Color = okColor
 			return l.Layout(gtx)
 		}
-		l := material.Caption(th, "Ctrl-S or Ctrl-Enter accepts")
+		hint := "Ctrl-S or Ctrl-Enter accepts"
+		if b.ed.showHistory {
+			hint = "Revert puts back the source before the last change"
+		}
+		l := material.Caption(th, hint)
 		return l.Layout(gtx)
 	}
 }

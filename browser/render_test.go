@@ -172,3 +172,65 @@ func TestInspectorRenders(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserHistoryRenders renders the browser with deposit's history
+// and its senders shown, writes out/gui/browser-history.png and checks
+// that the diff's added and removed lines are coloured.
+func TestBrowserHistoryRenders(t *testing.T) {
+	if os.Getenv("EGL_PLATFORM") == "" {
+		os.Setenv("EGL_PLATFORM", "surfaceless")
+	}
+	v, _ := editImage(t)
+	d := newDriver(t, VMImage{VM: v})
+	w, err := headless.NewWindow(d.size.X, d.size.Y)
+	if err != nil {
+		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
+			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
+	}
+	defer w.Release()
+	openDeposit(t, d)
+	d.click(d.find(2, "Senders"))
+	d.click(d.find(2, "History"))
+	d.click(d.find(0, "New object"))
+	d.frame()
+	if err := w.Frame(&d.ops); err != nil {
+		t.Fatalf("headless frame: %v", err)
+	}
+	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
+	if err := w.Screenshot(img); err != nil {
+		t.Fatalf("headless screenshot: %v", err)
+	}
+	out := filepath.Join(moduleRoot(t), "out", "gui", "browser-history.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", out)
+	count := func(c color.NRGBA) int {
+		want := color.RGBA{c.R, c.G, c.B, c.A}
+		n := 0
+		for y := 0; y < img.Bounds().Dy(); y++ {
+			for x := d.size.X * 55 / 100; x < img.Bounds().Dx(); x++ {
+				if img.RGBAAt(x, y) == want {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := count(addedColor); n < 2000 {
+		t.Errorf("%d pixels of added lines in the editor pane, want at least 2000", n)
+	}
+	if n := count(removedColor); n < 1000 {
+		t.Errorf("%d pixels of removed lines in the editor pane, want at least 1000", n)
+	}
+}

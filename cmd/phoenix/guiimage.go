@@ -109,6 +109,7 @@ type asyncImage struct {
 	objects   int // number of globals in the last answer, -1 before one
 
 	insp inspectAnswers // the Inspector's questions (guiinspector.go)
+	edit editAnswers    // the browser's editing questions and changes
 }
 
 type acceptKey struct {
@@ -232,4 +233,89 @@ func (a *asyncImage) Accept(ref browser.ObjectRef, selector, source string) erro
 		a.accepts[k] = slot
 	}
 	return err
+}
+
+// editAnswers are asyncImage's answers to browser.Editing, keyed by their
+// arguments like Accept's: a repeated change while the first is pending
+// is the same request.
+type editAnswers struct {
+	histories    map[methodKey]*answer[[]browser.Change]
+	reverts      map[methodKey]*answer[struct{}]
+	senders      map[string]*answer[[]browser.MethodRef]
+	implementors map[string]*answer[[]browser.ObjectRef]
+	creates      map[[2]string]*answer[struct{}]
+	removeGlobal map[string]*answer[struct{}]
+	removeSlot   map[methodKey]*answer[struct{}] // selector is the slot's key
+	removeMethod map[methodKey]*answer[struct{}]
+}
+
+type methodKey struct {
+	ref      browser.ObjectRef
+	selector string
+}
+
+var _ browser.Editing = (*asyncImage)(nil)
+
+func (a *asyncImage) vmImage(v *vm.VM) browser.VMImage {
+	return browser.VMImage{VM: v, Author: a.author}
+}
+
+// change asks for a change that answers nothing but its error.
+func change[K comparable](a *asyncImage, m *map[K]*answer[struct{}], k K, run func(browser.VMImage) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, err := keyed(a, m, k, func(v *vm.VM) (struct{}, error) { return struct{}{}, run(a.vmImage(v)) })
+	return err
+}
+
+// History implements browser.Editing.
+func (a *asyncImage) History(ref browser.ObjectRef, selector string) ([]browser.Change, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return keyed(a, &a.edit.histories, methodKey{ref, selector}, func(v *vm.VM) ([]browser.Change, error) {
+		return a.vmImage(v).History(ref, selector)
+	})
+}
+
+// Senders implements browser.Editing.
+func (a *asyncImage) Senders(selector string) ([]browser.MethodRef, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return keyed(a, &a.edit.senders, selector, func(v *vm.VM) ([]browser.MethodRef, error) {
+		return a.vmImage(v).Senders(selector)
+	})
+}
+
+// Implementors implements browser.Editing.
+func (a *asyncImage) Implementors(selector string) ([]browser.ObjectRef, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return keyed(a, &a.edit.implementors, selector, func(v *vm.VM) ([]browser.ObjectRef, error) {
+		return a.vmImage(v).Implementors(selector)
+	})
+}
+
+// Revert implements browser.Editing.
+func (a *asyncImage) Revert(ref browser.ObjectRef, selector string) error {
+	return change(a, &a.edit.reverts, methodKey{ref, selector}, func(m browser.VMImage) error { return m.Revert(ref, selector) })
+}
+
+// CreateObject implements browser.Editing.
+func (a *asyncImage) CreateObject(name, protoName string) error {
+	return change(a, &a.edit.creates, [2]string{name, protoName}, func(m browser.VMImage) error { return m.CreateObject(name, protoName) })
+}
+
+// RemoveGlobal implements browser.Editing.
+func (a *asyncImage) RemoveGlobal(name string) error {
+	return change(a, &a.edit.removeGlobal, name, func(m browser.VMImage) error { return m.RemoveGlobal(name) })
+}
+
+// RemoveSlot implements browser.Editing.
+func (a *asyncImage) RemoveSlot(ref browser.ObjectRef, key string) error {
+	return change(a, &a.edit.removeSlot, methodKey{ref, key}, func(m browser.VMImage) error { return m.RemoveSlot(ref, key) })
+}
+
+// RemoveMethod implements browser.Editing.
+func (a *asyncImage) RemoveMethod(ref browser.ObjectRef, selector string) error {
+	return change(a, &a.edit.removeMethod, methodKey{ref, selector}, func(m browser.VMImage) error { return m.RemoveMethod(ref, selector) })
 }

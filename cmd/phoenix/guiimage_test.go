@@ -167,3 +167,52 @@ func TestVMLoopClosedRefuses(t *testing.T) {
 		t.Fatalf("Globals on a closed loop: err = %v, want errClosed", err)
 	}
 }
+
+func TestAsyncImageEditing(t *testing.T) {
+	v := guiTestImage(t)
+	a, loop, inval := newTestAsync(t, v)
+	acct := browser.ObjectRef{Name: "Account"}
+	src := "function Account:deposit(n) self.balance = self.balance + 2 * n; return self end"
+	if _, err := await(t, inval, func() (struct{}, error) { return struct{}{}, a.Accept(acct, "deposit", src) }); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := await(t, inval, func() ([]browser.Change, error) { return a.History(acct, "deposit") })
+	if err != nil || len(hs) != 2 {
+		t.Fatalf("history = %+v, %v; want 2 entries", hs, err)
+	}
+	is, err := await(t, inval, func() ([]browser.ObjectRef, error) { return a.Implementors("deposit") })
+	if err != nil || len(is) != 1 || is[0].Name != "Account" {
+		t.Errorf("implementors = %+v, %v", is, err)
+	}
+	if _, err := await(t, inval, func() ([]browser.MethodRef, error) { return a.Senders("deposit") }); err != nil {
+		t.Errorf("senders: %v", err)
+	}
+	// A repeated change while the first is pending is the same request.
+	release := make(chan struct{})
+	loop.Go(func(*vm.VM) { <-release })
+	for i := 0; i < 3; i++ {
+		if err := a.CreateObject("Savings", "Account"); !errors.Is(err, browser.ErrPending) {
+			t.Fatalf("CreateObject #%d: err = %v, want ErrPending", i, err)
+		}
+	}
+	close(release)
+	steps := []func() error{
+		func() error { return a.CreateObject("Savings", "Account") },
+		func() error { return a.Revert(acct, "deposit") },
+		func() error { return a.RemoveSlot(browser.ObjectRef{Name: "Holder"}, "good") },
+		func() error { return a.RemoveMethod(acct, "deposit") },
+		func() error { return a.RemoveGlobal("Savings") },
+	}
+	for i, f := range steps {
+		if _, err := await(t, inval, func() (struct{}, error) { return struct{}{}, f() }); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	loop.Close()
+	if v.Global("Savings") != nil {
+		t.Error("Savings is still a global")
+	}
+	if _, ok := v.MethodSource(v.Global("Account"), "deposit"); ok {
+		t.Error("deposit is still a method of Account")
+	}
+}
