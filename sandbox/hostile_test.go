@@ -136,11 +136,10 @@ func TestHostileCorpus(t *testing.T) {
 	// escapes the budget inside Go code meets it sooner.
 	v := newRunsc(t, RunscOptions{CPUSeconds: 3, Timeout: 6 * time.Second})
 	cwd, _ := os.Getwd()
-	marker := filepath.Join(os.TempDir(), "phoenix-sandbox-marker")
+	marker := filepath.Join(t.TempDir(), "phoenix-sandbox-marker") // per run: test runs may overlap
 	if err := os.WriteFile(marker, []byte("untouched"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(marker)
 	os.Remove(pwned)
 	before := dirList(t, cwd)
 
