@@ -9,11 +9,14 @@ import (
 	"sync"
 
 	"gioui.org/layout"
+	"gioui.org/op/clip"
+	"gioui.org/op/paint"
 	"gioui.org/unit"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
 
 	"github.com/phoenix-image/phoenix/agent"
+	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
@@ -32,6 +35,36 @@ type ProposalView struct {
 	Sandbox     string   // summary of the sandbox's result
 	TestLines   []string // one line per test: status, name, message
 	Reason      string   // why the policy wants a person
+	// Current is the source of the method the proposal would replace
+	// (Target's own method Selector) when Replaces; filled on the VM's
+	// goroutine by WithCurrent.
+	Current  string
+	Replaces bool
+	// Compared says whether Current and Replaces were looked up (a view
+	// made without the VM shows the plain source, no diff).
+	Compared bool
+}
+
+// WithCurrent fills in the method p would replace from v's image. It runs
+// on the VM's goroutine.
+func (p ProposalView) WithCurrent(v *vm.VM) ProposalView {
+	if v == nil {
+		return p
+	}
+	p.Compared = true
+	if o := v.Global(p.Target); o != nil {
+		p.Current, p.Replaces = v.MethodSource(o, p.Selector)
+	}
+	return p
+}
+
+// Diff is the unified diff of the method p would replace against p's
+// source, "" when p defines a new method (or was not compared).
+func (p ProposalView) Diff() string {
+	if !p.Replaces {
+		return ""
+	}
+	return browser.UnifiedDiff(p.Current, p.Source)
 }
 
 // Title is "Target>>selector".
@@ -127,7 +160,7 @@ func run[T any](q *AsyncQueue, slot **result[T], f func(v *vm.VM) (T, error)) (T
 func (q *AsyncQueue) List() ([]ProposalView, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return run(q, &q.list, func(*vm.VM) ([]ProposalView, error) {
+	return run(q, &q.list, func(v *vm.VM) ([]ProposalView, error) {
 		as, err := q.Journal.Approvals(image.ApprovalPending)
 		if err != nil {
 			return nil, err
@@ -135,7 +168,7 @@ func (q *AsyncQueue) List() ([]ProposalView, error) {
 		var out []ProposalView
 		for _, a := range as {
 			rec := agent.DecodeApproval(a)
-			out = append(out, ViewOf(a.ID, &rec.Proposal, rec.Sandbox, rec.Decision))
+			out = append(out, ViewOf(a.ID, &rec.Proposal, rec.Sandbox, rec.Decision).WithCurrent(v))
 		}
 		return out, nil
 	})
@@ -203,13 +236,22 @@ type queueOp struct {
 	approve bool
 }
 
-// Approver returns the agent.Approver that asks through this pane.
-func (a *Approvals) Approver() agent.Approver { return paneApprover{a} }
+// Approver returns the agent.Approver that asks through this pane,
+// showing the proposal's source without a diff (see ApproverOn).
+func (a *Approvals) Approver() agent.Approver { return paneApprover{a: a} }
 
-type paneApprover struct{ a *Approvals }
+// ApproverOn returns the agent.Approver that asks through this pane and
+// shows the proposal as a diff against the method it would replace in v.
+// The approver is called on v's goroutine.
+func (a *Approvals) ApproverOn(v *vm.VM) agent.Approver { return paneApprover{a: a, v: v} }
+
+type paneApprover struct {
+	a *Approvals
+	v *vm.VM
+}
 
 func (p paneApprover) Approve(ctx context.Context, prop *agent.Proposal, r *sandbox.Result, d agent.Decision) (bool, string, error) {
-	return p.a.Ask(ctx, ViewOf("", prop, r, d.Reason))
+	return p.a.Ask(ctx, ViewOf("", prop, r, d.Reason).WithCurrent(p.v))
 }
 
 // Ask shows p as the live proposal and blocks until a person approves or
@@ -410,7 +452,17 @@ func (a *Approvals) proposal(gtx layout.Context, th *material.Theme, p ProposalV
 	rows := []layout.FlexChild{
 		layout.Rigid(material.Body1(th, title).Layout),
 		layout.Rigid(layout.Spacer{Height: unit.Dp(4)}.Layout),
-		layout.Rigid(mono(p.Source)),
+	}
+	switch {
+	case p.Replaces:
+		rows = append(rows, layout.Rigid(material.Caption(th, "replaces the current method:").Layout))
+		for _, l := range strings.Split(p.Diff(), "\n") {
+			rows = append(rows, layout.Rigid(diffLine(th, l)))
+		}
+	case p.Compared:
+		rows = append(rows, layout.Rigid(material.Caption(th, "new method").Layout), layout.Rigid(mono(p.Source)))
+	default:
+		rows = append(rows, layout.Rigid(mono(p.Source)))
 	}
 	if p.Explanation != "" {
 		rows = append(rows, layout.Rigid(material.Body2(th, "reasoning: "+p.Explanation).Layout))
@@ -440,4 +492,41 @@ func (a *Approvals) proposal(gtx layout.Context, th *material.Theme, p ProposalV
 	return card(gtx, bg, rim, func(gtx layout.Context) layout.Dimensions {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 	})
+}
+
+// The diff colours of the browser's history view.
+var (
+	addedColor   = color.NRGBA{R: 0xd8, G: 0xf5, B: 0xd8, A: 0xff}
+	removedColor = color.NRGBA{R: 0xfa, G: 0xd8, B: 0xd8, A: 0xff}
+	hunkColor    = color.NRGBA{R: 0x70, G: 0x70, B: 0xa0, A: 0xff}
+)
+
+// diffLine draws one line of a unified diff: added lines on green,
+// removed lines on red, hunk headers in blue-grey.
+func diffLine(th *material.Theme, text string) layout.Widget {
+	return func(gtx layout.Context) layout.Dimensions {
+		l := material.Body2(th, text)
+		l.Font.Typeface = mono
+		l.TextSize = unit.Sp(12)
+		var bg color.NRGBA
+		switch {
+		case strings.HasPrefix(text, "+"):
+			bg = addedColor
+		case strings.HasPrefix(text, "-"):
+			bg = removedColor
+		case strings.HasPrefix(text, "@@"):
+			l.Color = hunkColor
+		}
+		gtx.Constraints.Min.X = gtx.Constraints.Max.X
+		return layout.Background{}.Layout(gtx,
+			func(gtx layout.Context) layout.Dimensions {
+				if bg.A != 0 {
+					paint.FillShape(gtx.Ops, bg, clip.Rect{Max: gtx.Constraints.Min}.Op())
+				}
+				return layout.Dimensions{Size: gtx.Constraints.Min}
+			},
+			func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Left: unit.Dp(4)}.Layout(gtx, l.Layout)
+			})
+	}
 }

@@ -153,7 +153,7 @@ func newDesk(t *testing.T, prepare func(*bootstrap.Session, *agent.Resolver)) *d
 		prepare(s, r)
 	}
 	k := &desk{s: s, srv: srv, resolver: r, notifier: &Notifier{}, approvals: &Approvals{}}
-	r.Approver = k.approvals.Approver()
+	r.Approver = k.approvals.ApproverOn(s.VM)
 	s.VM.SetNotUnderstood(&NotifierHook{Notifier: k.notifier, Agent: r})
 	k.loop = newVMLoop(s.VM)
 	t.Cleanup(k.loop.Close)
@@ -394,5 +394,39 @@ func TestNotifierStopDismisses(t *testing.T) {
 	}
 	if _, up := k.notifier.Notice(); up {
 		t.Fatal("Stop left the notifier up")
+	}
+}
+
+func TestApprovalsPaneDiffsAgainstCurrentMethod(t *testing.T) {
+	const old = "function Account:withdraw(n)\n  self.balance = self.balance - n - 1\n  return self\nend"
+	k := newDesk(t, func(s *bootstrap.Session, r *agent.Resolver) {
+		if _, err := s.VM.Eval(context.Background(), old, vm.EvalOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		queueWithdraw(t)(s, r)
+	})
+	k.waitFor("the queue", func() bool { return len(k.approvals.Pending()) == 1 })
+	p := k.approvals.Pending()[0]
+	if !p.Replaces || !strings.Contains(p.Current, "- n - 1") {
+		t.Fatalf("the proposal does not know the method it replaces: %+v", p)
+	}
+	for _, s := range []string{"replaces the current method:", "-  self.balance = self.balance - n - 1", "+  self.balance = self.balance - n", "@@"} {
+		if !k.shows(s) {
+			t.Errorf("the approvals pane does not show %q", s)
+		}
+	}
+	if k.shows("new method") {
+		t.Error("a redefinition is shown as a new method")
+	}
+}
+
+func TestApprovalsPaneNewMethod(t *testing.T) {
+	k := newDesk(t, queueWithdraw(t))
+	k.waitFor("the queue", func() bool { return len(k.approvals.Pending()) == 1 })
+	if p := k.approvals.Pending()[0]; p.Replaces || !p.Compared {
+		t.Fatalf("%+v", p)
+	}
+	if !k.shows("new method") || k.shows("replaces the current method:") {
+		t.Fatal("a new method is not shown as one")
 	}
 }

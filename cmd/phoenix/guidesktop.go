@@ -33,10 +33,9 @@ func (u *gui) attachDesktop(r *agent.Resolver, im *image.Image, invalidate func(
 		d.Approvals.Queue = &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate}
 	}
 	hook := &workspace.NotifierHook{Notifier: &d.Notifier}
-	approver := d.Approvals.Approver()
 	u.loop.Go(func(v *vm.VM) {
 		if r != nil {
-			r.Approver = approver // the GUI asks in the pane, not at the terminal
+			r.Approver = d.Approvals.ApproverOn(v) // the GUI asks in the pane, not at the terminal
 			hook.Agent = r
 		}
 		v.SetNotUnderstood(hook)
