@@ -63,12 +63,14 @@ type Workspace struct {
 	InspectButton  widget.Clickable
 	StopButton     widget.Clickable
 	TracebackFold  widget.Clickable // shows or hides the last error's traceback
+	InspectLink    widget.Clickable // "Inspect result" next to a do-it's or print-it's object result
 	TranscriptView widget.List
 
 	// Running is set while an evaluation is pending (the Evaluator
 	// answered ErrPending).
 	Running bool
-	// Inspected is the result of the last successful Inspect it, or nil.
+	// Inspected is the result of the last successful Inspect it (or of the
+	// last result's "Inspect result" link), or nil.
 	Inspected *Inspection
 	// ShowTraceback unfolds the last error's traceback.
 	ShowTraceback bool
@@ -249,6 +251,22 @@ func (w *Workspace) run() {
 	}
 }
 
+// CanInspectLast reports whether the last result is an object or table
+// that the "Inspect result" link can open (a print-it's or do-it's; an
+// inspect-it's opens by itself).
+func (w *Workspace) CanInspectLast() bool {
+	o := w.last
+	return o != nil && o.Action != InspectIt && !o.Result.Failed() && o.Result.Ref != 0
+}
+
+// InspectLast records the last result in Inspected, as an inspect-it of
+// the same source would, without evaluating it again.
+func (w *Workspace) InspectLast() {
+	if w.CanInspectLast() {
+		w.Inspected = &Inspection{Source: w.last.Source, Result: w.last.Result}
+	}
+}
+
 // Layout handles the last frame's input and draws the toolbar, the
 // editor, the result line and the Transcript.
 func (w *Workspace) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions {
@@ -320,6 +338,9 @@ func (w *Workspace) update(gtx layout.Context) {
 	if w.TracebackFold.Clicked(gtx) {
 		w.ShowTraceback = !w.ShowTraceback
 	}
+	if w.InspectLink.Clicked(gtx) {
+		w.InspectLast()
+	}
 	if refocus {
 		gtx.Execute(key.FocusCmd{Tag: &w.Editor})
 	}
@@ -333,6 +354,7 @@ var (
 	headerColor = color.NRGBA{R: 0x30, G: 0x50, B: 0x90, A: 0xff}
 	errorColor  = color.NRGBA{R: 0xb0, G: 0x10, B: 0x10, A: 0xff}
 	greyColor   = color.NRGBA{R: 0x70, G: 0x70, B: 0x70, A: 0xff}
+	linkColor   = color.NRGBA{R: 0x20, G: 0x40, B: 0xc0, A: 0xff}
 )
 
 const mono = "Go Mono, monospace"
@@ -428,7 +450,21 @@ func (w *Workspace) layoutResult(gtx layout.Context, th *material.Theme) layout.
 		l := material.Body2(th, prefix+o.Result.PrintString())
 		l.Font.Typeface = mono
 		l.MaxLines = 3
-		return l.Layout(gtx)
+		if !w.CanInspectLast() {
+			return l.Layout(gtx)
+		}
+		return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Baseline}.Layout(gtx,
+			layout.Flexed(1, l.Layout),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Left: unit.Dp(8)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					return w.InspectLink.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+						l := material.Caption(th, "Inspect result")
+						l.Color = linkColor
+						return l.Layout(gtx)
+					})
+				})
+			}),
+		)
 	})
 }
 

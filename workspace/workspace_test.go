@@ -280,3 +280,35 @@ func TestTranscriptFollowsNewOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectLinkAfterPrintIt(t *testing.T) {
+	d := newDriver(t, VMEvaluator{VM: freshImage(t)})
+	d.typeText("3 + 4")
+	d.press("P", key.ModShortcut)
+	if d.shows("Inspect result") || d.w.CanInspectLast() {
+		t.Fatal("a number offers to be inspected")
+	}
+	d.w.Editor.SetText("Object:clone()")
+	d.w.Editor.SetCaret(0, d.w.Editor.Len())
+	d.press("P", key.ModShortcut)
+	if e := d.w.Err(); e != "" {
+		t.Fatal(e)
+	}
+	if d.w.Inspected != nil {
+		t.Fatal("a print-it inspected by itself")
+	}
+	d.click(d.find("Inspect result"))
+	in := d.w.Inspected
+	if in == nil || in.Result.Ref == 0 || in.Source != "Object:clone()" {
+		t.Fatalf("Inspected after the link: %+v", in)
+	}
+	// A do-it's object result has the link too.
+	d.w.Inspected = nil
+	d.w.Editor.SetText("Object:clone()")
+	d.w.Editor.SetCaret(0, d.w.Editor.Len())
+	d.press("D", key.ModShortcut)
+	d.click(d.find("Inspect result"))
+	if d.w.Inspected == nil || d.w.Inspected.Result.Ref == 0 {
+		t.Fatal("the do-it's link did not inspect")
+	}
+}

@@ -109,3 +109,46 @@ func TestGUIInspectItOpensTheInspector(t *testing.T) {
 		t.Errorf("Account.balance = %v, %v", res, err)
 	}
 }
+
+// TestGUIPrintItInspectLink: after a print-it of an object, the result
+// line's "Inspect result" link opens it in the Inspector tab.
+func TestGUIPrintItInspectLink(t *testing.T) {
+	v := guiTestImage(t)
+	loop := newVMLoop(v)
+	t.Cleanup(func() { loop.Close(); v.Close() })
+	u := newGUI("test", loop, func() {})
+	var ops op.Ops
+	frame := func() {
+		ops.Reset()
+		gtx := layout.Context{Ops: &ops, Metric: unit.Metric{PxPerDp: 1, PxPerSp: 1}, Constraints: layout.Exact(image.Pt(1200, 800)), Now: time.Now()}
+		u.Layout(gtx)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+			frame()
+		}
+	}
+	frame()
+	u.Workspace.Editor.SetText("Account")
+	u.Workspace.Editor.SetCaret(0, u.Workspace.Editor.Len())
+	u.Workspace.PrintIt()
+	waitFor("the print-it", func() bool { return u.Workspace.Last() != nil })
+	frame()
+	if u.inspector.showInspector || u.Workspace.Inspected != nil {
+		t.Fatal("a print-it opened the Inspector by itself")
+	}
+	if !u.Workspace.CanInspectLast() {
+		t.Fatalf("no Inspect link for %+v", u.Workspace.Last().Result)
+	}
+	u.Workspace.InspectLast() // what the link's click does
+	waitFor("the Inspector's view", func() bool { return u.inspector.Inspector.View() != nil })
+	if e, ok := u.inspector.Inspector.View().Entry("balance"); !u.inspector.showInspector || !ok || e.Value != "0" {
+		t.Fatalf("inspector shown %v, view %+v", u.inspector.showInspector, u.inspector.Inspector.View())
+	}
+}
