@@ -19,8 +19,10 @@ import (
 	"github.com/phoenix-image/phoenix/vm"
 )
 
-// imageMenu is the window's Image menu: Snapshot (named by the time) and
-// Export (to NAME.phx next to the image). Both run on the VM's goroutine
+// imageMenu is the window's Image menu: Snapshot (named by the time),
+// Export (to NAME.phx next to the image) and Snapshots… (the image's
+// snapshots, each with "Restore as new image" to NAME-SNAPSHOT.image next
+// to it). Both run on the VM's goroutine
 // through the session's *image.Image, one at a time; Status says how the
 // last one went and LLM which model the agent uses.
 type imageMenu struct {
@@ -31,11 +33,14 @@ type imageMenu struct {
 	invalidate func()
 	now        func() time.Time
 
-	snapshot, export widget.Clickable
+	snapshot, export, snapshots, closeSnaps widget.Clickable
+	restore                                 map[string]*widget.Clickable // by snapshot name
 
-	mu      sync.Mutex
-	running bool
-	status  string
+	mu        sync.Mutex
+	running   bool
+	status    string
+	showSnaps bool                 // the snapshots panel is open
+	snaps     []image.SnapshotInfo // as last listed
 }
 
 func newImageMenu(loop *vmLoop, im *image.Image, path, model string, invalidate func()) *imageMenu {
@@ -140,6 +145,54 @@ func (m *imageMenu) Export() bool {
 	})
 }
 
+// ListSnapshots queues a listing of the image's snapshots and opens the
+// snapshots panel with it.
+func (m *imageMenu) ListSnapshots() bool {
+	return m.start("listing snapshots…", func() string {
+		snaps, err := m.im.Snapshots()
+		if err != nil {
+			return "listing snapshots failed: " + err.Error()
+		}
+		m.mu.Lock()
+		m.snaps, m.showSnaps = snaps, true
+		m.mu.Unlock()
+		switch len(snaps) {
+		case 0:
+			return "no snapshots"
+		case 1:
+			return "1 snapshot"
+		}
+		return fmt.Sprintf("%d snapshots", len(snaps))
+	})
+}
+
+// Snapshots returns the snapshots last listed and whether the panel is
+// open.
+func (m *imageMenu) Snapshots() ([]image.SnapshotInfo, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.snaps, m.showSnaps
+}
+
+// restorePath is where the snapshot name is restored: the image's path
+// with -name before its extension (a.image → a-NAME.image).
+func (m *imageMenu) restorePath(name string) string {
+	p := filepath.Clean(m.path)
+	return strings.TrimSuffix(p, filepath.Ext(p)) + "-" + name + ".image"
+}
+
+// Restore queues the restore of snapshot name as a new image at
+// restorePath; the image open in the window is left as it is.
+func (m *imageMenu) Restore(name string) bool {
+	dest := m.restorePath(name)
+	return m.start("restoring snapshot "+name+"…", func() string {
+		if err := image.RestoreSnapshot(m.path, name, dest); err != nil {
+			return "restore failed: " + err.Error()
+		}
+		return "snapshot " + name + " restored as new image " + dest
+	})
+}
+
 // Layout draws the menu bar and runs the clicked action.
 func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions {
 	if m.snapshot.Clicked(gtx) {
@@ -147,6 +200,19 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 	}
 	if m.export.Clicked(gtx) {
 		m.Export()
+	}
+	if m.snapshots.Clicked(gtx) {
+		m.ListSnapshots()
+	}
+	if m.closeSnaps.Clicked(gtx) {
+		m.mu.Lock()
+		m.showSnaps = false
+		m.mu.Unlock()
+	}
+	for name, c := range m.restore {
+		if c.Clicked(gtx) {
+			m.Restore(name)
+		}
 	}
 	button := func(c *widget.Clickable, label string) layout.FlexChild {
 		return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
@@ -157,14 +223,54 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 			})
 		})
 	}
-	return layout.UniformInset(unit.Dp(2)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+	bar := func(gtx layout.Context) layout.Dimensions {
 		return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
 			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 				return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, material.Body2(th, "Image").Layout)
 			}),
 			button(&m.snapshot, "Snapshot"),
 			button(&m.export, "Export"),
+			button(&m.snapshots, "Snapshots…"),
 		)
+	}
+	snaps, show := m.Snapshots()
+	rows := []layout.FlexChild{layout.Rigid(bar)}
+	if show {
+		if m.restore == nil {
+			m.restore = make(map[string]*widget.Clickable)
+		}
+		head := fmt.Sprintf("Snapshots of %s (%d)", filepath.Base(m.path), len(snaps))
+		rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
+				layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+					return layout.Inset{Top: unit.Dp(4), Right: unit.Dp(8)}.Layout(gtx, material.Body2(th, head).Layout)
+				}),
+				button(&m.closeSnaps, "Close"),
+			)
+		}))
+		for _, sn := range snaps {
+			c := m.restore[sn.Name]
+			if c == nil {
+				c = new(widget.Clickable)
+				m.restore[sn.Name] = c
+			}
+			line := fmt.Sprintf("%s   %s   %.1f MB", sn.Name, sn.Created.Local().Format("2006-01-02 15:04"), float64(sn.Size)/1e6)
+			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Top: unit.Dp(2)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
+						layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+							l := material.Body2(th, line)
+							l.Font.Typeface = "Go Mono"
+							return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, l.Layout)
+						}),
+						button(c, "Restore as new image"),
+					)
+				})
+			}))
+		}
+	}
+	return layout.UniformInset(unit.Dp(2)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 	})
 }
 
