@@ -22,7 +22,7 @@ func TestDefaultPhoenixSearch(t *testing.T) {
 	t.Setenv(SandboxBinEnv, "")
 	exe, err := os.Executable()
 	if err != nil {
-		t.Skip(err)
+		t.Fatalf("os.Executable: %v", err)
 	}
 	p, err := DefaultPhoenix()
 	switch {
