@@ -11,6 +11,7 @@ import (
 	"gioui.org/op"
 	"gioui.org/unit"
 
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -43,7 +44,7 @@ func (f *fakeImage) Accept(ObjectRef, string, string) error { return nil }
 func BenchmarkBrowserFrame100k(b *testing.B) {
 	img := newFakeImage(100_000)
 	br := &Browser{Image: img}
-	th := newTheme()
+	th := browsertest.Theme()
 	var ops op.Ops
 	gtx := layout.Context{
 		Ops:         &ops,
@@ -77,7 +78,7 @@ func BenchmarkBrowserFrame100k(b *testing.B) {
 func BenchmarkBrowserScroll100k(b *testing.B) {
 	const n = 100_000
 	img := newFakeImage(n)
-	th := newTheme()
+	th := browsertest.Theme()
 	var ops op.Ops
 	gtx := layout.Context{
 		Ops:         &ops,

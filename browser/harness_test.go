@@ -3,26 +3,23 @@ package browser
 import (
 	"context"
 	"image"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"gioui.org/f32"
-	"gioui.org/font/gofont"
 	"gioui.org/io/input"
 	"gioui.org/io/key"
 	"gioui.org/io/pointer"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
-	"gioui.org/text"
 	"gioui.org/unit"
 	"gioui.org/widget/material"
 
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -43,12 +40,6 @@ func accountImage(t testing.TB) *vm.VM {
 	return v
 }
 
-func newTheme() *material.Theme {
-	th := material.NewTheme()
-	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()), text.NoSystemFonts())
-	return th
-}
-
 // driver lays out a Browser frame by frame under an input.Router, as a
 // window would, so tests can queue input and read the state back.
 type driver struct {
@@ -63,7 +54,7 @@ type driver struct {
 }
 
 func newDriver(t testing.TB, img Image) *driver {
-	d := &driver{t: t, b: &Browser{Image: img}, th: newTheme(), size: image.Pt(1200, 800), now: time.Unix(1e9, 0)}
+	d := &driver{t: t, b: &Browser{Image: img}, th: browsertest.Theme(), size: image.Pt(1200, 800), now: time.Unix(1e9, 0)}
 	d.frame()
 	return d
 }
@@ -171,13 +162,4 @@ func (d *driver) press(name key.Name, mods key.Modifiers) {
 	d.r.Queue(key.Event{Name: name, Modifiers: mods, State: key.Press}, key.Event{Name: name, Modifiers: mods, State: key.Release})
 	d.frame()
 	d.frame()
-}
-
-// moduleRoot is the directory holding go.mod, found from this file.
-func moduleRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("runtime.Caller failed")
-	}
-	return filepath.Dir(filepath.Dir(file))
 }

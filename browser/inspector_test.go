@@ -15,6 +15,7 @@ import (
 	"gioui.org/widget/material"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -33,7 +34,7 @@ func inspectorDriver(t testing.TB, v *vm.VM) (*driver, *Inspector) {
 	t.Helper()
 	in := &Inspector{Image: VMImage{VM: v}}
 	in.Open(ValueRef{OID: v.Global("Account").OID()}, "Account")
-	d := &driver{t: t, th: newTheme(), size: image.Pt(900, 700)}
+	d := &driver{t: t, th: browsertest.Theme(), size: image.Pt(900, 700)}
 	d.lay = func(gtx layout.Context, th *material.Theme) layout.Dimensions { return in.Layout(gtx, th) }
 	d.frame()
 	d.frame()

@@ -1,14 +1,9 @@
 package workspace
 
 import (
-	"image"
-	"image/color"
-	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"gioui.org/gpu/headless"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 )
 
 // TestChatRenders renders a chat on the headless GPU — a request, a plan
@@ -16,9 +11,6 @@ import (
 // out/gui/chat.png and checks that the transcript drew something. Without
 // a GPU it fails: it never skips.
 func TestChatRenders(t *testing.T) {
-	if os.Getenv("EGL_PLATFORM") == "" {
-		os.Setenv("EGL_PLATFORM", "surfaceless")
-	}
 	eng := &scriptedEngine{
 		before: []ChatEvent{{Kind: "plan", Text: "1. Inspect Account\n2. Propose Account:withdraw with tests\n3. Report"}, {Kind: "confirm"}},
 		after: []ChatEvent{
@@ -37,12 +29,6 @@ func TestChatRenders(t *testing.T) {
 	}
 	c := &Chat{Engine: eng}
 	d := newChatDriver(t, c)
-	w, err := headless.NewWindow(d.size.X, d.size.Y)
-	if err != nil {
-		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
-			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
-	}
-	defer w.Release()
 	d.typeInto("", "Accounts should support withdraw(n)")
 	d.frame()
 	d.click(d.find("Run"))
@@ -52,39 +38,14 @@ func TestChatRenders(t *testing.T) {
 		t.Fatalf("the chat is not as scripted:\n%s", c.Transcript())
 	}
 	d.frame()
-	if err := w.Frame(&d.ops); err != nil {
-		t.Fatalf("headless frame: %v", err)
-	}
-	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
-	if err := w.Screenshot(img); err != nil {
-		t.Fatalf("headless screenshot: %v", err)
-	}
-	out := filepath.Join(moduleRoot(t), "out", "gui", "chat.png")
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", out)
+	img := browsertest.Shoot(t, d.size, &d.ops)
+	browsertest.SavePNG(t, img, "chat.png")
 
-	colours := map[color.RGBA]int{}
-	for y := 0; y < img.Bounds().Dy(); y++ {
-		for x := 0; x < img.Bounds().Dx(); x++ {
-			colours[img.RGBAAt(x, y)]++
-		}
-	}
+	colours := browsertest.Colours(img)
 	if len(colours) < 8 {
 		t.Fatalf("the frame has %d distinct colours, want a rendered UI (at least 8)", len(colours))
 	}
-	bg := dominant(colours)
+	bg := browsertest.Dominant(colours)
 	ink := 0
 	reds := 0
 	for y := 0; y < img.Bounds().Dy(); y++ {

@@ -11,6 +11,7 @@ import (
 	"gioui.org/io/key"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 )
 
 // scriptedEngine is a ChatEngine that answers every request with scripted
@@ -74,7 +75,7 @@ func (e *scriptedEngine) Stop() {
 
 // newChatDriver lays out c under the test driver's input.Router.
 func newChatDriver(t testing.TB, c *Chat) *driver {
-	d := &driver{t: t, th: newTheme(), size: image.Pt(600, 800), now: time.Unix(1e9, 0)}
+	d := &driver{t: t, th: browsertest.Theme(), size: image.Pt(600, 800), now: time.Unix(1e9, 0)}
 	d.lay = func(gtx layout.Context) { c.Layout(gtx, d.th) }
 	d.frame()
 	return d

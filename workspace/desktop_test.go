@@ -16,6 +16,7 @@ import (
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
@@ -160,7 +161,7 @@ func newDesk(t *testing.T, prepare func(*bootstrap.Session, *agent.Resolver)) *d
 	k.approvals.Queue = &AsyncQueue{Go: k.loop.Go, Journal: s.Image}
 	ev := &loopEvaluator{loop: k.loop}
 	t.Cleanup(ev.Stop) // a test that fails with a notice up must not hang the loop
-	k.driver = &driver{t: t, w: &Workspace{Evaluator: ev}, th: newTheme(), size: stdimage.Pt(1200, 800), now: time.Unix(1e9, 0)}
+	k.driver = &driver{t: t, w: &Workspace{Evaluator: ev}, th: browsertest.Theme(), size: stdimage.Pt(1200, 800), now: time.Unix(1e9, 0)}
 	k.lay = func(gtx layout.Context) {
 		layout.Flex{}.Layout(gtx,
 			layout.Flexed(0.5, func(gtx layout.Context) layout.Dimensions {

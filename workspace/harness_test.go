@@ -2,31 +2,22 @@ package workspace
 
 import (
 	"image"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"gioui.org/f32"
-	"gioui.org/font/gofont"
 	"gioui.org/io/input"
 	"gioui.org/io/key"
 	"gioui.org/io/pointer"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
-	"gioui.org/text"
 	"gioui.org/unit"
 	"gioui.org/widget/material"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 )
-
-func newTheme() *material.Theme {
-	th := material.NewTheme()
-	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()), text.NoSystemFonts())
-	return th
-}
 
 // driver lays out a Workspace frame by frame under an input.Router, as a
 // window would, so tests can queue input and read the state back.
@@ -44,7 +35,7 @@ type driver struct {
 }
 
 func newDriver(t testing.TB, ev Evaluator) *driver {
-	d := &driver{t: t, w: &Workspace{Evaluator: ev}, th: newTheme(), size: image.Pt(900, 700), now: time.Unix(1e9, 0)}
+	d := &driver{t: t, w: &Workspace{Evaluator: ev}, th: browsertest.Theme(), size: image.Pt(900, 700), now: time.Unix(1e9, 0)}
 	d.frame()
 	return d
 }
@@ -173,13 +164,4 @@ func (d *driver) press(name key.Name, mods key.Modifiers) {
 	d.r.Queue(key.Event{Name: name, Modifiers: mods, State: key.Press}, key.Event{Name: name, Modifiers: mods, State: key.Release})
 	d.frame()
 	d.frame()
-}
-
-// moduleRoot is the directory holding go.mod, found from this file.
-func moduleRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("runtime.Caller failed")
-	}
-	return filepath.Dir(filepath.Dir(file))
 }

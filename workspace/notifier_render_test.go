@@ -3,13 +3,9 @@ package workspace
 import (
 	"image"
 	"image/color"
-	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"gioui.org/gpu/headless"
-
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -18,49 +14,15 @@ import (
 // out/gui/notifier.png and checks that the notifier's card and the pane
 // drew something. Without a GPU it fails.
 func TestNotifierRenders(t *testing.T) {
-	if os.Getenv("EGL_PLATFORM") == "" {
-		os.Setenv("EGL_PLATFORM", "surfaceless")
-	}
 	k := newDesk(t, queueWithdraw(t))
-	w, err := headless.NewWindow(k.size.X, k.size.Y)
-	if err != nil {
-		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
-			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
-	}
-	defer w.Release()
 	k.waitFor("the queue", func() bool { return len(k.approvals.Pending()) == 1 })
 	k.doIt("Account:clone():withdraw(3)")
 	k.notice()
 	k.frame()
-	if err := w.Frame(&k.ops); err != nil {
-		t.Fatalf("headless frame: %v", err)
-	}
-	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
-	if err := w.Screenshot(img); err != nil {
-		t.Fatalf("headless screenshot: %v", err)
-	}
-	out := filepath.Join(moduleRoot(t), "out", "gui", "notifier.png")
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", out)
+	img := browsertest.Shoot(t, k.size, &k.ops)
+	browsertest.SavePNG(t, img, "notifier.png")
 
-	colours := map[color.RGBA]int{}
-	for y := 0; y < img.Bounds().Dy(); y++ {
-		for x := 0; x < img.Bounds().Dx(); x++ {
-			colours[img.RGBAAt(x, y)]++
-		}
-	}
+	colours := browsertest.Colours(img)
 	if len(colours) < 8 {
 		t.Fatalf("the frame has %d distinct colours, want a rendered UI", len(colours))
 	}
@@ -74,14 +36,7 @@ func TestNotifierRenders(t *testing.T) {
 	if !ok {
 		t.Fatal("no Ask the agent button")
 	}
-	ink := 0
-	for y := ask.Min.Y; y < ask.Max.Y; y++ {
-		for x := ask.Min.X; x < ask.Max.X; x++ {
-			if img.RGBAAt(x, y) != card {
-				ink++
-			}
-		}
-	}
+	ink := browsertest.Ink(img, ask, card)
 	if ink < ask.Dx()*ask.Dy()/2 {
 		t.Errorf("the Ask the agent button %v drew %d pixels", ask, ink)
 	}

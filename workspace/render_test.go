@@ -2,14 +2,10 @@ package workspace
 
 import (
 	"image"
-	"image/color"
-	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"gioui.org/gpu/headless"
 	"gioui.org/io/key"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 )
 
 // TestWorkspaceRenders renders a workspace over a real image on the
@@ -17,16 +13,7 @@ import (
 // and checks that the editor, the result line and the Transcript drew
 // something.
 func TestWorkspaceRenders(t *testing.T) {
-	if os.Getenv("EGL_PLATFORM") == "" {
-		os.Setenv("EGL_PLATFORM", "surfaceless")
-	}
 	d := newDriver(t, VMEvaluator{VM: freshImage(t)})
-	w, err := headless.NewWindow(d.size.X, d.size.Y)
-	if err != nil {
-		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
-			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
-	}
-	defer w.Release()
 
 	d.typeText(`for i = 1, 12 do print("tick " .. i .. " of the Transcript") end`)
 	d.press("D", key.ModShortcut)
@@ -40,40 +27,15 @@ func TestWorkspaceRenders(t *testing.T) {
 		t.Fatalf("evaluation failed: %s", e)
 	}
 	d.frame()
-	if err := w.Frame(&d.ops); err != nil {
-		t.Fatalf("headless frame: %v", err)
-	}
-	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
-	if err := w.Screenshot(img); err != nil {
-		t.Fatalf("headless screenshot: %v", err)
-	}
+	img := browsertest.Shoot(t, d.size, &d.ops)
 
-	out := filepath.Join(moduleRoot(t), "out", "gui", "workspace.png")
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", out)
+	browsertest.SavePNG(t, img, "workspace.png")
 
-	colours := map[color.RGBA]int{}
-	for y := 0; y < img.Bounds().Dy(); y++ {
-		for x := 0; x < img.Bounds().Dx(); x++ {
-			colours[img.RGBAAt(x, y)]++
-		}
-	}
+	colours := browsertest.Colours(img)
 	if len(colours) < 8 {
 		t.Errorf("the frame has %d distinct colours, want a rendered UI (at least 8)", len(colours))
 	}
-	bg := dominant(colours)
+	bg := browsertest.Dominant(colours)
 
 	// The regions, from where the widgets said they are (a label's
 	// semantic area starts where it is drawn but extends to its
@@ -115,15 +77,4 @@ func TestWorkspaceRenders(t *testing.T) {
 			t.Logf("%s region %v: %d non-background pixels", r.name, r.r, ink)
 		}
 	}
-}
-
-func dominant(c map[color.RGBA]int) color.RGBA {
-	var best color.RGBA
-	n := -1
-	for k, v := range c {
-		if v > n {
-			best, n = k, v
-		}
-	}
-	return best
 }

@@ -1,0 +1,121 @@
+// Package browsertest is a small kit for testing Phoenix's Gio widgets:
+// a theme with the embedded Go fonts, headless rendering of a frame to an
+// image (failing, never skipping, when the GPU is unavailable), PNGs under
+// out/gui for CI to keep, and pixel counts to assert that regions drew.
+//
+// It is imported only by tests (of browser, workspace and cmd/phoenix). It
+// may import gioui.org and the standard library.
+package browsertest
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"gioui.org/font/gofont"
+	"gioui.org/gpu/headless"
+	"gioui.org/op"
+	"gioui.org/text"
+	"gioui.org/widget/material"
+)
+
+// Theme is a material theme with the embedded Go fonts only, so that
+// layouts do not depend on the fonts installed on the machine.
+func Theme() *material.Theme {
+	th := material.NewTheme()
+	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()), text.NoSystemFonts())
+	return th
+}
+
+// ModuleRoot is the directory holding go.mod.
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+}
+
+// Shoot renders ops (one recorded frame) in a headless window of the given
+// size and returns the pixels. EGL_PLATFORM defaults to surfaceless, so no
+// display is needed.
+func Shoot(t testing.TB, size image.Point, ops *op.Ops) *image.RGBA {
+	t.Helper()
+	if os.Getenv("EGL_PLATFORM") == "" {
+		os.Setenv("EGL_PLATFORM", "surfaceless")
+	}
+	w, err := headless.NewWindow(size.X, size.Y)
+	if err != nil {
+		t.Fatalf("the headless GPU is unavailable (EGL_PLATFORM=%s): %v\n"+
+			"scripts/deps.sh installs Mesa's EGL and drivers (libegl-mesa0 libgl1-mesa-dri)", os.Getenv("EGL_PLATFORM"), err)
+	}
+	defer w.Release()
+	if err := w.Frame(ops); err != nil {
+		t.Fatalf("headless frame: %v", err)
+	}
+	img := image.NewRGBA(image.Rectangle{Max: w.Size()})
+	if err := w.Screenshot(img); err != nil {
+		t.Fatalf("headless screenshot: %v", err)
+	}
+	return img
+}
+
+// SavePNG writes img as out/gui/<name> in the module and returns the path.
+func SavePNG(t testing.TB, img image.Image, name string) string {
+	t.Helper()
+	out := filepath.Join(ModuleRoot(), "out", "gui", name)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", out)
+	return out
+}
+
+// Colours counts the pixels of each colour.
+func Colours(img *image.RGBA) map[color.RGBA]int {
+	c := map[color.RGBA]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c[img.RGBAAt(x, y)]++
+		}
+	}
+	return c
+}
+
+// Dominant is the most frequent colour: the background.
+func Dominant(c map[color.RGBA]int) color.RGBA {
+	var best color.RGBA
+	n := -1
+	for k, v := range c {
+		if v > n {
+			best, n = k, v
+		}
+	}
+	return best
+}
+
+// Ink counts the pixels in r that are not bg.
+func Ink(img *image.RGBA, r image.Rectangle, bg color.RGBA) int {
+	n := 0
+	r = r.Intersect(img.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if img.RGBAAt(x, y) != bg {
+				n++
+			}
+		}
+	}
+	return n
+}
