@@ -28,7 +28,15 @@ const AnswerPlanDeclined = "plan declined"
 // Event is something the planner did, for a user interface. Kind is
 // "plan" (Text: the numbered steps), "thought" (what the model said beside
 // its tool calls), "tool" (Tool and Args), "observation" (Tool and the
-// result in Text), "answer" or "error".
+// result in Text), "answer", "error" or "delta".
+//
+// Every model step is streamed: while the model speaks, "delta" events
+// carry the pieces of its text as they arrive (Text, in order, with the
+// step's Step). They precede the step's other events, and the whole text
+// follows as the step's "thought" or "answer" event (trimmed, and only if
+// it is not blank), so an interface that ignores "delta" events shows the
+// same as before; one that shows deltas replaces them with that event. A
+// step whose text is blank, or that fails, may end its deltas without one.
 type Event struct {
 	Kind string
 	Text string
@@ -134,7 +142,12 @@ func (p *Planner) Run(ctx context.Context, history []openai.ChatCompletionMessag
 		p.Env.audit("prompt", "agent", "planner", digest)
 		log.Debug("planner step", "step", step, "messages", len(msgs))
 		start := time.Now()
-		resp, err := p.LLM.Chat(ctx, ChatRequest{Messages: msgs, Tools: specs})
+		resp, err := p.LLM.Chat(ctx, ChatRequest{Messages: msgs, Tools: specs, Stream: true,
+			OnDelta: func(text string) {
+				if text != "" {
+					p.emit(Event{Kind: "delta", Text: text, Step: step})
+				}
+			}})
 		if err != nil {
 			p.Env.audit("llm-error", "agent", "planner", map[string]any{"step": step, "error": err.Error()})
 			p.emit(Event{Kind: "error", Text: "the LLM failed: " + err.Error(), Step: step})

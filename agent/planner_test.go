@@ -117,7 +117,7 @@ func TestPlannerPlansInspectsProposesAndAnswers(t *testing.T) {
 	if err != nil || answer != "Account now understands withdraw." {
 		t.Fatalf("answer %q, %v", answer, err)
 	}
-	if k := pr.kinds(); k != "plan,tool,observation,tool,observation,answer" {
+	if k := pr.kinds(); k != "plan,tool,observation,tool,observation,delta,answer" {
 		t.Fatalf("events: %s", k)
 	}
 	if len(pr.planned) != 1 || len(pr.planned[0]) != 3 || pr.events[0].Text != "1. Inspect Account\n2. Propose Account:withdraw with tests\n3. Report" {
@@ -224,6 +224,46 @@ func TestPlannerDeclinedPlanRunsNoMutatingTool(t *testing.T) {
 	}
 	if n := len(pr.f.srv.Requests()[2].Body.Messages); n != len(hist)+2 {
 		t.Fatalf("second turn sent %d messages, want system + history + goal = %d", n, len(hist)+2)
+	}
+}
+
+func TestPlannerStreamsDeltasBeforeTheWholeEvent(t *testing.T) {
+	pr := newPlannerRun(t, true)
+	// A step that speaks beside its tool call, then a streamed answer.
+	pr.f.srv.Script(
+		llmtest.StreamToolCall("list_objects", `{"filter"`, `:"Acc"}`),
+		llmtest.Stream("  Account ", "has one ", "slot.\n"),
+	)
+	answer, _, err := pr.p.Run(context.Background(), nil, "What is Account?")
+	if err != nil || answer != "Account has one slot." {
+		t.Fatalf("answer %q, %v", answer, err)
+	}
+	if k := pr.kinds(); k != "tool,observation,delta,delta,delta,answer" {
+		t.Fatalf("events: %s", k)
+	}
+	var pieces []string
+	for _, e := range pr.events {
+		if e.Kind == "delta" {
+			if e.Step != 2 {
+				t.Fatalf("delta %q in step %d, want 2", e.Text, e.Step)
+			}
+			pieces = append(pieces, e.Text)
+		}
+	}
+	if want := []string{"  Account ", "has one ", "slot.\n"}; strings.Join(pieces, "|") != strings.Join(want, "|") {
+		t.Fatalf("deltas %q, want %q", pieces, want)
+	}
+	if strings.TrimSpace(strings.Join(pieces, "")) != answer {
+		t.Fatalf("deltas %q do not make the answer %q", pieces, answer)
+	}
+	last := pr.events[len(pr.events)-1]
+	if last.Kind != "answer" || last.Text != answer || last.Step != 2 {
+		t.Fatalf("last event %+v", last)
+	}
+	for i, r := range pr.f.srv.Requests() {
+		if !r.Body.Stream {
+			t.Fatalf("request %d was not streamed", i)
+		}
 	}
 }
 

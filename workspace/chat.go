@@ -17,8 +17,14 @@ import (
 //   - "plan": the numbered steps (Text);
 //   - "confirm": the engine waits for Run or Decline of the last plan
 //     (ChatEngine.ConfirmPlan);
+//   - "delta": a piece of the running step's assistant text as the model
+//     streams it; the chat shows the growing text until the step's next
+//     event. A "thought" or "answer" then replaces it (it carries the
+//     whole text, so nothing shows twice); any other event keeps the text
+//     (if not blank) as a thought, so that a stopped or failed step still
+//     shows what the model said;
 //   - "thought", "answer": assistant text, appended to what was said
-//     before in the turn, so that a streaming engine may send deltas;
+//     before in the turn;
 //   - "tool": a tool call (Tool, Args);
 //   - "observation": what the tool returned (Tool, Text);
 //   - "question": the agent asks the person (Text); the engine waits for
@@ -66,6 +72,8 @@ type chatTurn struct {
 	steps  []*chatStep
 	answer string
 	done   bool
+	// streaming is the running step's text so far, from "delta" events.
+	streaming string
 }
 
 // Chat is the chat with the agent: a transcript of turns (the person's
@@ -127,6 +135,9 @@ func (c *Chat) Transcript() string {
 				b.WriteString("  " + s.obs + "\n")
 			}
 		}
+		if t.streaming != "" {
+			b.WriteString(t.streaming + "\n")
+		}
 		if t.answer != "" {
 			b.WriteString("agent: " + t.answer + "\n")
 		}
@@ -181,6 +192,19 @@ func (c *Chat) handle(e ChatEvent) {
 		return t.steps[len(t.steps)-1]
 	}
 	c.scroll = true
+	if e.Kind == "delta" {
+		t.streaming += e.Text
+		return
+	}
+	if t.streaming != "" {
+		// The step's text ends: a thought or answer says it whole; any
+		// other event keeps what was streamed.
+		text := strings.TrimSpace(t.streaming)
+		t.streaming = ""
+		if e.Kind != "thought" && e.Kind != "answer" && text != "" {
+			t.steps = append(t.steps, &chatStep{kind: "thought", text: text})
+		}
+	}
 	switch e.Kind {
 	case "plan":
 		t.steps = append(t.steps, &chatStep{kind: "plan", text: e.Text})
@@ -358,6 +382,9 @@ func (c *Chat) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions 
 		}
 		for _, s := range t.steps {
 			items = append(items, func(gtx layout.Context) layout.Dimensions { return c.layoutStep(gtx, th, s) })
+		}
+		if t.streaming != "" {
+			items = append(items, material.Body2(th, t.streaming).Layout)
 		}
 		if t.answer != "" {
 			answer := t.answer

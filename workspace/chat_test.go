@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gioui.org/io/input"
 	"gioui.org/io/key"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
@@ -196,5 +197,63 @@ func TestChatDeclineAndStop(t *testing.T) {
 	d.frame()
 	if eng.stopped != 1 || c.Running() || !d.shows("error: context canceled") || d.shows("Run") {
 		t.Fatalf("stopped %d, running %v:\n%s", eng.stopped, c.Running(), c.Transcript())
+	}
+}
+
+// onScreen counts the widgets on screen whose label contains s (nodes
+// lists a node once for each of its ancestors; they are counted once).
+func (d *driver) onScreen(s string) int {
+	seen := map[input.SemanticID]bool{}
+	for _, node := range d.nodes() {
+		if strings.Contains(node.Desc.Label, s) {
+			seen[node.ID] = true
+		}
+	}
+	return len(seen)
+}
+
+func TestChatStreamsDeltasThenTheWholeText(t *testing.T) {
+	eng := &scriptedEngine{before: []ChatEvent{
+		{Kind: "delta", Text: "Let me "},
+		{Kind: "delta", Text: "look."},
+	}}
+	c := &Chat{Engine: eng}
+	d := newChatDriver(t, c)
+	d.typeInto("", "What is Account?")
+	d.frame()
+	if d.onScreen("Let me look.") != 1 {
+		t.Fatalf("the streamed text is not on screen once:\n%s", c.Transcript())
+	}
+	// The step ends with its whole thought, then a tool call.
+	eng.push(ChatEvent{Kind: "thought", Text: "Let me look."},
+		ChatEvent{Kind: "tool", Tool: "inspect_object", Args: `{"name":"Account"}`},
+		ChatEvent{Kind: "observation", Tool: "inspect_object", Text: "Account"})
+	d.frame()
+	if d.onScreen("Let me look.") != 1 || strings.Count(c.Transcript(), "Let me look.") != 1 {
+		t.Fatalf("the thought is not shown once:\n%s", c.Transcript())
+	}
+	// The answer streams, then comes whole.
+	eng.push(ChatEvent{Kind: "delta", Text: "Account holds "}, ChatEvent{Kind: "delta", Text: "a balance."})
+	d.frame()
+	if d.onScreen("Account holds a balance.") != 1 || !c.Running() {
+		t.Fatalf("the streamed answer is not on screen once:\n%s", c.Transcript())
+	}
+	eng.push(ChatEvent{Kind: "answer", Text: "Account holds a balance."}, ChatEvent{Kind: "done"})
+	d.frame()
+	if n := d.onScreen("Account holds a balance."); n != 1 {
+		t.Fatalf("the answer is on screen %d times:\n%s", n, c.Transcript())
+	}
+	if tr := c.Transcript(); strings.Count(tr, "Account holds a balance.") != 1 || !strings.Contains(tr, "agent: Account holds a balance.") {
+		t.Fatalf("transcript:\n%s", tr)
+	}
+
+	// A step stopped mid-stream keeps what was said, once.
+	eng.before = []ChatEvent{{Kind: "delta", Text: "Half a "}, {Kind: "delta", Text: "sentence"}}
+	d.typeInto("", "again")
+	d.frame()
+	eng.push(ChatEvent{Kind: "error", Text: "stopped"}, ChatEvent{Kind: "done"})
+	d.frame()
+	if d.onScreen("Half a sentence") != 1 || !d.shows("error: stopped") || c.Running() {
+		t.Fatalf("after a stop mid-stream:\n%s", c.Transcript())
 	}
 }

@@ -18,7 +18,9 @@ import (
 // plannerChat implements workspace.ChatEngine with agent.Planner, as the
 // shell drives it: each request is one Planner.Run on the VM's goroutine
 // (the tools read and change the VM), continuing the conversation's
-// history; its events are posted to the chat and the window invalidated.
+// history; its events are posted to the chat and the window invalidated
+// (the streamed "delta" events too, which the chat shows as the step's
+// text grows until the step's whole thought or answer replaces them).
 // ConfirmPlan and ask_person block the run until the person answers in
 // the chat, or the turn is stopped. Proposals that need approval are asked
 // about in the approvals pane (the resolver's Approver).

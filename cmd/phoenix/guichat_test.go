@@ -221,6 +221,10 @@ func TestGUIChatRunsThePlanner(t *testing.T) {
 	}
 	g.click("Run")
 	g.waitFor("the answer", func() bool { return g.shows("Account now understands withdraw.") && !c.Running() })
+	// The answer was streamed (as one chunk), then came whole: it shows once.
+	if n := strings.Count(c.Transcript(), "Account now understands withdraw."); n != 1 {
+		t.Fatalf("the answer shows %d times:\n%s", n, c.Transcript())
+	}
 	if !g.shows("[+] → inspect_object") || !g.shows("[+] → propose_method") {
 		t.Fatalf("tool rows:\n%s", c.Transcript())
 	}
@@ -304,7 +308,8 @@ func TestPlannerChatStopWhileThePlanWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("done")
-	if strings.Join(seen, "|") != "answer:Hello again.|done:" {
+	// The fake's reply is served as one chunk of the streamed request.
+	if strings.Join(seen, "|") != "delta:Hello again.|answer:Hello again.|done:" {
 		t.Fatalf("events: %q", seen)
 	}
 	if reqs := g.srv.Requests(); len(reqs) != 2 || len(reqs[1].Body.Messages) < 4 {

@@ -140,9 +140,10 @@ func runShell(ctx context.Context, g *globals) error {
 			planLLM = agent.NewLLMClient(cfg, slog.Default())
 		}
 	}
+	printer := &eventPrinter{w: sio.out}
 	pl := &agent.Planner{
 		LLM: planLLM, Tools: agent.NewRegistry(agent.BuiltinTools()...), Env: env,
-		OnEvent: func(e agent.Event) { printEvent(sio.out, e) },
+		OnEvent: printer.print,
 		ConfirmPlan: func(ctx context.Context, steps []string) (bool, error) {
 			return sio.yes("Run this plan? [y/N] ")
 		},
@@ -197,7 +198,41 @@ func runShell(ctx context.Context, g *globals) error {
 	}
 }
 
-// printEvent shows one planner event.
+// eventPrinter prints planner events as they come: the model's text as it
+// streams ("delta" events), so that the step's whole "thought" or
+// "answer" that follows is not printed again.
+type eventPrinter struct {
+	w    io.Writer
+	open bool // deltas were printed and their step has not ended
+	nl   bool // the last delta ended with a newline
+}
+
+func (p *eventPrinter) print(e agent.Event) {
+	if e.Kind == "delta" {
+		if e.Text != "" {
+			fmt.Fprint(p.w, e.Text)
+			p.open, p.nl = true, strings.HasSuffix(e.Text, "\n")
+		}
+		return
+	}
+	if p.open {
+		p.open = false
+		if !p.nl {
+			fmt.Fprintln(p.w)
+		}
+		switch e.Kind {
+		case "thought":
+			return // streamed already
+		case "answer":
+			fmt.Fprintln(p.w)
+			return
+		}
+	}
+	printEvent(p.w, e)
+}
+
+// printEvent shows one planner event, whole ("delta" events are not
+// shown).
 func printEvent(w io.Writer, e agent.Event) {
 	switch e.Kind {
 	case "plan":
