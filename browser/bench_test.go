@@ -28,6 +28,8 @@ func newFakeImage(n int) *fakeImage {
 
 func (f *fakeImage) Globals() ([]ObjectRef, error) { return f.refs, nil }
 
+func (f *fakeImage) Children(ObjectRef) ([]ObjectRef, error) { return nil, nil }
+
 func (f *fakeImage) Describe(ref ObjectRef) (ObjectView, error) {
 	return ObjectView{
 		Ref:     ref,

@@ -23,7 +23,7 @@ type Browser struct {
 
 	// Left pane.
 	Search  widget.Editor // filters the Lobby's objects by name
-	Objects widget.List
+	Objects widget.List   // the tree of objects, flattened to its visible rows
 	// Middle pane.
 	Detail widget.List
 	// Right pane.
@@ -33,10 +33,14 @@ type Browser struct {
 	globals       []ObjectRef
 	lower         []string // lower-cased names of globals, for the search
 	globalsLoaded bool
-	filtered      []int  // indexes into globals matching query
-	query         string // the search text filtered is computed for
+	visible       []visRow // the tree's rows after the search filter (tree.go)
+	shown         int      // globals among visible
+	query         string   // the search text visible is computed for
 	filterValid   bool
-	rows          map[int]*widget.Clickable // by index into globals; only rows that were shown
+	resetScroll   bool              // scroll to the top when next filtering
+	rows          map[int]*treeNode // by index into globals; only rows that were shown or expanded
+	anyExpanded   bool              // some node of rows was expanded
+	wantChildren  []*treeNode       // expanded nodes whose children are asked for
 
 	selected     ObjectRef
 	hasSelection bool
@@ -70,11 +74,16 @@ func (b *Browser) View() *ObjectView { return b.view }
 // Selector returns the selector of the method in the editor ("" for a new method).
 func (b *Browser) Selector() string { return b.selector }
 
-// Listed returns the objects the left pane lists (after the search filter).
+// Listed returns the objects the left pane lists (after the search
+// filter): the rows of the tree, children under their expanded parents.
 func (b *Browser) Listed() []ObjectRef {
-	out := make([]ObjectRef, len(b.filtered))
-	for i, g := range b.filtered {
-		out[i] = b.globals[g]
+	out := make([]ObjectRef, len(b.visible))
+	for i, r := range b.visible {
+		if r.g >= 0 {
+			out[i] = b.globals[r.g]
+		} else {
+			out[i] = r.node.ref
+		}
 	}
 	return out
 }
@@ -176,15 +185,21 @@ func (b *Browser) load() {
 			b.setErr(err)
 			b.globalsLoaded = true
 		default:
-			b.globals, b.globalsLoaded, b.filterValid = gs, true, false
+			b.globals, b.globalsLoaded, b.filterValid, b.resetScroll = gs, true, false, true
 			b.lower = make([]string, len(gs))
 			for i, g := range gs {
 				b.lower[i] = strings.ToLower(g.Name)
 			}
-			b.rows = make(map[int]*widget.Clickable)
+			old := b.rows
+			b.rows = make(map[int]*treeNode)
+			b.anyExpanded = false
+			b.wantChildren = b.wantChildren[:0]
+			b.keepExpanded(old)
+			b.anyExpanded = len(b.rows) > 0
 			b.afterGlobals()
 		}
 	}
+	b.loadChildren()
 	if b.needView && b.hasSelection {
 		v, err := b.Image.Describe(b.selected)
 		switch {
@@ -199,21 +214,6 @@ func (b *Browser) load() {
 			b.afterView()
 		}
 	}
-}
-
-func (b *Browser) filter() {
-	q := strings.ToLower(strings.TrimSpace(b.Search.Text()))
-	if b.filterValid && q == b.query {
-		return
-	}
-	b.query, b.filterValid = q, true
-	b.filtered = b.filtered[:0]
-	for i, name := range b.lower {
-		if q == "" || strings.Contains(name, q) {
-			b.filtered = append(b.filtered, i)
-		}
-	}
-	b.Objects.Position = layout.Position{}
 }
 
 // Layout handles the last frame's input and draws the three panes.
@@ -236,11 +236,7 @@ func (b *Browser) Layout(gtx layout.Context, th *material.Theme) layout.Dimensio
 // update handles clicks and shortcuts of the previous frame.
 func (b *Browser) update(gtx layout.Context) {
 	b.updateEditing(gtx)
-	for i, c := range b.rows {
-		if c.Clicked(gtx) {
-			b.Select(b.globals[i])
-		}
-	}
+	b.updateTree(gtx)
 	if b.view != nil {
 		for i := range b.chainClicks {
 			if b.chainClicks[i].Clicked(gtx) {
@@ -318,20 +314,12 @@ func (b *Browser) layoutObjects(gtx layout.Context, th *material.Theme) layout.D
 		}),
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions { return b.layoutObjectTools(gtx, th) }),
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
-			l := material.Caption(th, fmt.Sprintf("%d of %d objects", len(b.filtered), len(b.globals)))
+			l := material.Caption(th, fmt.Sprintf("%d of %d objects", b.shown, len(b.globals)))
 			return layout.Inset{Top: unit.Dp(2), Bottom: unit.Dp(2)}.Layout(gtx, l.Layout)
 		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
-			return material.List(th, &b.Objects).Layout(gtx, len(b.filtered), func(gtx layout.Context, i int) layout.Dimensions {
-				g := b.filtered[i]
-				c := b.rows[g]
-				if c == nil {
-					c = new(widget.Clickable)
-					b.rows[g] = c
-				}
-				ref := b.globals[g]
-				sel := b.hasSelection && b.selected.OID == ref.OID && b.selected.Name == ref.Name
-				return row(gtx, th, c, ref.Name, kindLabel(ref), sel)
+			return material.List(th, &b.Objects).Layout(gtx, len(b.visible), func(gtx layout.Context, i int) layout.Dimensions {
+				return b.layoutTreeRow(gtx, th, b.visible[i])
 			})
 		}),
 	)

@@ -21,6 +21,11 @@ import (
 type Image interface {
 	// Globals lists the Lobby's objects, sorted by name.
 	Globals() ([]ObjectRef, error)
+	// Children lists the objects (and traits) held by ref's own data
+	// slots, sorted by slot, each with Slot set to the slot's key: the
+	// children of ref's node in the browser's tree. An object without a
+	// global name is named after the path to it ("Account.owner").
+	Children(ref ObjectRef) ([]ObjectRef, error)
 	// Describe takes a snapshot of one object.
 	Describe(ref ObjectRef) (ObjectView, error)
 	// Accept defines (or redefines) ref's method selector from source as
@@ -40,6 +45,7 @@ type ObjectRef struct {
 	Name  string // global name or display name
 	Kind  string // "object", "trait", "table"
 	Proto string // display name of the prototype, "" if none
+	Slot  string // for an answer of Children: the parent's slot holding it
 }
 
 // ObjectView is a snapshot of one object, as the middle pane shows it.
@@ -134,6 +140,36 @@ func (m VMImage) object(ref ObjectRef) (*vm.Object, error) {
 		return o, nil
 	}
 	return nil, fmt.Errorf("browser: no object %q in the Lobby", ref.Name)
+}
+
+// Children implements Image. Objects without an OID (transient ones) are
+// left out, since a reference could not find them again.
+func (m VMImage) Children(ref ObjectRef) ([]ObjectRef, error) {
+	o, err := m.object(ref)
+	if err != nil {
+		return nil, err
+	}
+	parent := ref.Name
+	if parent == "" {
+		parent = o.DisplayName()
+	}
+	var out []ObjectRef
+	t := o.T()
+	for _, k := range o.SlotNames() {
+		c := m.VM.ObjectOf(t.RawGet(k))
+		if c == nil || c.OID() == 0 || c.Kind() == vm.KindTable {
+			continue
+		}
+		key := k.String()
+		name := c.Name()
+		if name == "" {
+			name = parent + "." + key
+		}
+		r := m.ref(c, name)
+		r.Slot = key
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Describe implements Image.

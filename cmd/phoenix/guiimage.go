@@ -105,6 +105,7 @@ type asyncImage struct {
 	mu        sync.Mutex
 	globals   *answer[[]browser.ObjectRef]
 	describes map[browser.ObjectRef]*answer[browser.ObjectView]
+	children  map[browser.ObjectRef]*answer[[]browser.ObjectRef]
 	accepts   map[acceptKey]*answer[struct{}]
 	objects   int // number of globals in the last answer, -1 before one
 
@@ -180,6 +181,15 @@ func (a *asyncImage) Globals() ([]browser.ObjectRef, error) {
 			a.mu.Unlock()
 		}
 		return gs, err
+	})
+}
+
+// Children implements browser.Image, keyed by ref like Describe.
+func (a *asyncImage) Children(ref browser.ObjectRef) ([]browser.ObjectRef, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return keyed(a, &a.children, ref, func(v *vm.VM) ([]browser.ObjectRef, error) {
+		return a.vmImage(v).Children(ref)
 	})
 }
 

@@ -216,3 +216,23 @@ func TestAsyncImageEditing(t *testing.T) {
 		t.Error("deposit is still a method of Account")
 	}
 }
+
+func TestAsyncImageChildren(t *testing.T) {
+	a, _, inval := newTestAsync(t, guiTestImage(t))
+	holder := browser.ObjectRef{Name: "Holder"}
+	if _, err := a.Children(holder); !errors.Is(err, browser.ErrPending) {
+		t.Fatalf("first Children: %v, want ErrPending", err)
+	}
+	cs, err := await(t, inval, func() ([]browser.ObjectRef, error) { return a.Children(holder) })
+	if err != nil {
+		t.Fatalf("Children(Holder): %v", err)
+	}
+	if len(cs) != 1 || cs[0].Slot != "bad" || cs[0].OID == 0 || cs[0].Name != "Holder.bad" {
+		t.Fatalf("Children(Holder) = %+v, want the bad slot's Forever", cs)
+	}
+	// The child can be described by its reference.
+	view, err := await(t, inval, func() (browser.ObjectView, error) { return a.Describe(cs[0]) })
+	if err != nil || view.Ref.OID != cs[0].OID || len(view.Chain) == 0 || view.Chain[0].Name != "Forever" {
+		t.Errorf("Describe(Holder.bad) = %+v, %v", view, err)
+	}
+}
