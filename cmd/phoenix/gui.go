@@ -31,7 +31,7 @@ import (
 func guiCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "gui",
-		Short: "Open the Phoenix window on the image: the object browser and the workspace",
+		Short: "Open the Phoenix window: object browser, inspector, workspace, agent chat and approvals",
 		Long: `Opens one window on the image: the object browser on the left, the
 workspace on the right, and a status bar (image, number of objects, whether
 the image is evaluating). Ctrl-Q or closing the window closes the image.
