@@ -23,12 +23,7 @@ method (with the agent's provenance) as one transaction.`,
 		Use:   "list",
 		Short: "List pending approvals (--all for every one)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			im, err := g.openStore()
-			if err != nil {
-				return err
-			}
-			defer im.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 			status := image.ApprovalPending
 			if all {
 				status = ""
@@ -45,19 +40,14 @@ method (with the agent's provenance) as one transaction.`,
 				fmt.Println("no approvals waiting")
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().BoolVar(&all, "all", false, "include decided approvals")
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a proposal: source, tests, sandbox result and reasoning",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			im, err := g.openStore()
-			if err != nil {
-				return err
-			}
-			defer im.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 			a, err := im.GetApproval(args[0])
 			if err != nil {
 				return err
@@ -81,7 +71,7 @@ method (with the agent's provenance) as one transaction.`,
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	var note string
 	approve := &cobra.Command{
@@ -108,19 +98,14 @@ method (with the agent's provenance) as one transaction.`,
 		Use:   "reject ID",
 		Short: "Reject a pending proposal",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			im, err := g.openStore()
-			if err != nil {
-				return err
-			}
-			defer im.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 			a, err := agent.RejectQueued(im, args[0], "human", note)
 			if err != nil {
 				return err
 			}
 			fmt.Printf("rejected %s\n", a.ID)
 			return nil
-		},
+		}),
 	}
 	reject.Flags().StringVar(&note, "note", "", "why (kept in the queue and the audit log)")
 	cmd.AddCommand(list, show, approve, reject)
@@ -139,12 +124,7 @@ func auditCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List the last entries (prompts as hash and size, tool calls, sandbox results, approvals, installs)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			im, err := g.openStore()
-			if err != nil {
-				return err
-			}
-			defer im.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 			es, err := im.AuditTail(n)
 			if err != nil {
 				return err
@@ -153,19 +133,14 @@ func auditCmd(g *globals) *cobra.Command {
 				fmt.Println(agent.FormatAudit(e))
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().IntVarP(&n, "n", "n", 50, "how many entries")
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Recompute the hash chain and report tampering",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			im, err := g.openStore()
-			if err != nil {
-				return err
-			}
-			defer im.Close()
+		RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 			rep, err := im.VerifyAudit()
 			if err != nil {
 				return err
@@ -179,7 +154,7 @@ func auditCmd(g *globals) *cobra.Command {
 			}
 			fmt.Printf("%d entries: ok\n", rep.Entries)
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(list, verify)
 	return cmd

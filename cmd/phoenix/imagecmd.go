@@ -45,12 +45,7 @@ lock): only one process may open it at a time.`,
 			Use:   "info",
 			Short: "Show an image's format, size and object counts",
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				in, err := im.Info()
 				if err != nil {
 					return err
@@ -64,35 +59,25 @@ lock): only one process may open it at a time.`,
 				fmt.Printf("disk:       %s\n", humanBytes(in.DiskSize))
 				fmt.Printf("snapshots:  %d\n", in.Snapshots)
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use:   "snapshot NAME",
 			Short: "Take a cheap, consistent snapshot of the image (a Pebble checkpoint)",
 			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				if err := im.Snapshot(args[0]); err != nil {
 					return err
 				}
 				fmt.Printf("snapshot %s taken\n", args[0])
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use:   "snapshots",
 			Short: "List the image's snapshots",
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				snaps, err := im.Snapshots()
 				if err != nil {
 					return err
@@ -102,7 +87,7 @@ lock): only one process may open it at a time.`,
 					fmt.Printf("%-24s %s  %s\n", s.Name, s.Created.Local().Format(time.RFC3339), humanBytes(s.Size))
 				}
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use:   "restore NAME DEST",
@@ -120,12 +105,7 @@ lock): only one process may open it at a time.`,
 			Use:   "export FILE",
 			Short: "Export the image to one portable file (versioned, checksummed, streamed)",
 			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				tmp := args[0] + ".partial"
 				f, err := os.Create(tmp)
 				if err != nil {
@@ -149,7 +129,7 @@ lock): only one process may open it at a time.`,
 				}
 				fmt.Printf("exported %d keys (%s) to %s, sha256 %x\n", sum.Records, humanBytes(sum.Bytes), args[0], sum.SHA256[:8])
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use:   "import FILE DEST",
@@ -175,12 +155,7 @@ lock): only one process may open it at a time.`,
 			Use:   "verify",
 			Short: "Decode every object and resolve every reference",
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				bar := newBar("verifying")
 				rep, err := im.Verify(bar.update)
 				bar.finish()
@@ -197,18 +172,13 @@ lock): only one process may open it at a time.`,
 				}
 				fmt.Println("ok")
 				return nil
-			},
+			}),
 		},
 		&cobra.Command{
 			Use:   "gc",
 			Short: "Remove objects no longer reachable from the Lobby",
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				im, err := g.openStore()
-				if err != nil {
-					return err
-				}
-				defer im.Close()
+			RunE: g.withStore(func(cmd *cobra.Command, args []string, im *image.Image) error {
 				bar := newBar("collecting")
 				rep, err := im.GC(bar.update)
 				bar.finish()
@@ -217,7 +187,7 @@ lock): only one process may open it at a time.`,
 				}
 				fmt.Printf("scanned %d, live %d, removed %d records (%d history entries), about %s freed\n", rep.Scanned, rep.Live, rep.Removed, rep.HistoryRemoved, humanBytes(rep.BytesFreed))
 				return nil
-			},
+			}),
 		},
 	)
 	return cmd
@@ -272,5 +242,18 @@ func (b *bar) update(done, total int64) {
 func (b *bar) finish() {
 	if b.b != nil {
 		b.b.Finish()
+	}
+}
+
+// withStore wraps a command that works on the image's store without a VM:
+// it opens the store (refusing a missing image) and closes it afterwards.
+func (g *globals) withStore(run func(cmd *cobra.Command, args []string, im *image.Image) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		im, err := g.openStore()
+		if err != nil {
+			return err
+		}
+		defer im.Close()
+		return run(cmd, args, im)
 	}
 }
