@@ -7,10 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gioui.org/f32"
 	"gioui.org/io/input"
 	"gioui.org/io/key"
-	"gioui.org/io/pointer"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
@@ -61,53 +59,23 @@ func (d *driver) frame() {
 // click presses and releases the primary button at p, then lays out the
 // frame that handles it.
 func (d *driver) click(p image.Point) {
-	pos := f32.Pt(float32(p.X), float32(p.Y))
-	d.r.Queue(
-		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
-		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
-		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
-	)
+	browsertest.Click(&d.r, p)
 	d.frame()
 	d.frame()
 }
 
 // nodes lists the semantic nodes of the last frame.
 func (d *driver) nodes() []input.SemanticNode {
-	var all []input.SemanticNode
-	var walk func([]input.SemanticNode)
-	walk = func(ns []input.SemanticNode) {
-		for _, n := range ns {
-			all = append(all, n)
-			walk(n.Children)
-		}
-	}
-	walk(d.r.AppendSemantics(nil))
-	return all
+	return browsertest.Nodes(&d.r)
 }
 
 // label is the text of n and its descendants.
-func label(n input.SemanticNode) string {
-	s := n.Desc.Label
-	for _, c := range n.Children {
-		s += label(c)
-	}
-	return s
-}
+func label(n input.SemanticNode) string { return browsertest.Label(n) }
 
 // bounds returns the bounds of the smallest widget whose text starts with
 // prefix, and whether there is one.
 func (d *driver) bounds(prefix string) (image.Rectangle, bool) {
-	var best image.Rectangle
-	found := false
-	for _, n := range d.nodes() {
-		if n.Desc.Bounds.Empty() || !strings.HasPrefix(label(n), prefix) {
-			continue
-		}
-		if !found || n.Desc.Bounds.Dx()*n.Desc.Bounds.Dy() < best.Dx()*best.Dy() {
-			best, found = n.Desc.Bounds, true
-		}
-	}
-	return best, found
+	return browsertest.Find(&d.r, prefix)
 }
 
 // find returns the centre of the widget whose text starts with prefix.

@@ -14,10 +14,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
+	"gioui.org/f32"
 	"gioui.org/font/gofont"
 	"gioui.org/gpu/headless"
+	"gioui.org/io/input"
+	"gioui.org/io/pointer"
 	"gioui.org/op"
 	"gioui.org/text"
 	"gioui.org/widget/material"
@@ -118,4 +122,55 @@ func Ink(img *image.RGBA, r image.Rectangle, bg color.RGBA) int {
 		}
 	}
 	return n
+}
+
+// Nodes lists the semantic nodes of the router's last frame, depth first.
+func Nodes(r *input.Router) []input.SemanticNode {
+	var all []input.SemanticNode
+	var walk func([]input.SemanticNode)
+	walk = func(ns []input.SemanticNode) {
+		for _, n := range ns {
+			all = append(all, n)
+			walk(n.Children)
+		}
+	}
+	walk(r.AppendSemantics(nil))
+	return all
+}
+
+// Label is the text of n and its descendants.
+func Label(n input.SemanticNode) string {
+	s := n.Desc.Label
+	for _, c := range n.Children {
+		s += Label(c)
+	}
+	return s
+}
+
+// Find returns the bounds of the smallest widget on screen whose text
+// starts with prefix, and whether there is one.
+func Find(r *input.Router, prefix string) (image.Rectangle, bool) {
+	var best image.Rectangle
+	found := false
+	for _, n := range Nodes(r) {
+		b := n.Desc.Bounds
+		if b.Empty() || !strings.HasPrefix(Label(n), prefix) {
+			continue
+		}
+		if !found || b.Dx()*b.Dy() < best.Dx()*best.Dy() {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
+// Click queues a primary-button click at p; the caller lays out the
+// frames that handle it.
+func Click(r *input.Router, p image.Point) {
+	pos := f32.Pt(float32(p.X), float32(p.Y))
+	r.Queue(
+		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
+		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
+		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
+	)
 }

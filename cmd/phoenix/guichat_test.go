@@ -24,6 +24,7 @@ import (
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -93,39 +94,14 @@ func (g *chatGUI) frame() {
 }
 
 func (g *chatGUI) nodes() []input.SemanticNode {
-	var all []input.SemanticNode
-	var walk func([]input.SemanticNode)
-	walk = func(ns []input.SemanticNode) {
-		for _, n := range ns {
-			all = append(all, n)
-			walk(n.Children)
-		}
-	}
-	walk(g.r.AppendSemantics(nil))
-	return all
+	return browsertest.Nodes(&g.r)
 }
 
-func nodeLabel(n input.SemanticNode) string {
-	s := n.Desc.Label
-	for _, c := range n.Children {
-		s += nodeLabel(c)
-	}
-	return s
-}
+func nodeLabel(n input.SemanticNode) string { return browsertest.Label(n) }
 
 // find is the centre of the smallest widget whose text starts with prefix.
 func (g *chatGUI) find(prefix string) (image.Point, bool) {
-	var best image.Rectangle
-	found := false
-	for _, n := range g.nodes() {
-		b := n.Desc.Bounds
-		if b.Empty() || !strings.HasPrefix(nodeLabel(n), prefix) {
-			continue
-		}
-		if !found || b.Dx()*b.Dy() < best.Dx()*best.Dy() {
-			best, found = b, true
-		}
-	}
+	best, found := browsertest.Find(&g.r, prefix)
 	return image.Pt((best.Min.X+best.Max.X)/2, (best.Min.Y+best.Max.Y)/2), found
 }
 
@@ -144,12 +120,7 @@ func (g *chatGUI) click(prefix string) {
 	if !ok {
 		g.t.Fatalf("nothing labelled %q on screen:\n%s", prefix, g.u.inspector.Chat.Transcript())
 	}
-	pos := f32.Pt(float32(p.X), float32(p.Y))
-	g.r.Queue(
-		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
-		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
-		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
-	)
+	browsertest.Click(&g.r, p)
 	g.frame()
 	g.frame()
 }

@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"gioui.org/f32"
 	"gioui.org/font/gofont"
 	"gioui.org/io/input"
-	"gioui.org/io/pointer"
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/text"
@@ -22,6 +20,7 @@ import (
 	"gioui.org/widget/material"
 
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -230,12 +229,7 @@ func TestImageMenuRestoreSnapshot(t *testing.T) {
 		t.Fatalf("the panel shows %q", labels)
 	}
 	c := restoreAt.Min.Add(restoreAt.Max).Div(2)
-	pos := f32.Pt(float32(c.X), float32(c.Y))
-	router.Queue(
-		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
-		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
-		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
-	)
+	browsertest.Click(&router, c)
 	frame()
 	frame() // the click is handled by the next frame's Layout
 	m.mu.Lock()
