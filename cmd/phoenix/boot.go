@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/kernelhost"
+	"github.com/phoenix-image/phoenix/kernelhost/qemu"
+	"github.com/phoenix-image/phoenix/sandbox"
+)
+
+// In the QEMU guest this binary is /init: PID 1 sets the machine up and
+// runs the phoenix command the host chose as its child (kernelhost).
+func init() {
+	if os.Getpid() == 1 {
+		kernelhost.RunInit() // never returns
+	}
+}
+
+func bootCmd(g *globals) *cobra.Command {
+	var test bool
+	var serve, tokenFile, script, phoenixBin string
+	var memory int
+	cmd := &cobra.Command{
+		Use:   "boot",
+		Short: "Boot the image under QEMU as the only program of a minimal Linux kernel",
+		Long: `Boot the image in qemu-system-x86_64: the kernel is gokrazy's minimal Linux
+(a Go module pinned in go.mod and verified by go.sum), and its only process,
+PID 1, is a static phoenix (bin/phoenix-sandbox, or --phoenix). The boot
+artifact (kernel plus initramfs) is cached by content hash under
+` + qemu.CacheDir() + `.
+
+The image travels on a virtio disk: an ext4 file system made from a copy of
+the image's store. The image stays locked on the host while the guest runs,
+so nothing else can change it; after the guest powers off (or QEMU is
+killed), the disk's journal is replayed and the guest's store replaces the
+host's, so what the guest committed is in the image and in the next boot.
+If phoenix boot itself was killed, the next phoenix boot first takes the
+store back from the disk it left in PATH/boot.
+
+Without flags the serial console is a phoenix repl; leave it with Ctrl-D
+or 'exit', which powers the guest off. --test runs the image's tests in the
+guest and exits with their result. --serve ADDR forwards ADDR on the host
+to the guest, where phoenix serve speaks the remote protocol with the token
+in --token-file (created with a fresh token, mode 0600, if absent).
+There is no gVisor in the guest: the agent's generated code is refused
+there unless the image's policy allows the in-process validator
+(Policy.allowInProcess = true).`,
+		Example: `  phoenix boot --image my.image
+  phoenix boot --image my.image --test
+  phoenix boot --image my.image --serve 127.0.0.1:7070 --token-file ~/.config/phoenix/token`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n := 0
+			for _, on := range []bool{test, serve != "", script != ""} {
+				if on {
+					n++
+				}
+			}
+			if n > 1 {
+				return errors.New("boot: --test, --serve and --script exclude each other")
+			}
+			b := &booter{g: g, memory: memory, phoenix: phoenixBin}
+			cfg := &kernelhost.BootConfig{Args: []string{"repl"}}
+			files := map[string][]byte{}
+			switch {
+			case test:
+				cfg.Args = []string{"test"}
+			case script != "":
+				data, err := os.ReadFile(script)
+				if err != nil {
+					return fmt.Errorf("boot: --script: %w", err)
+				}
+				files["script.lua"] = data
+				cfg.Stdin = kernelhost.MountPoint + "/script.lua"
+			case serve != "":
+				host, port, err := net.SplitHostPort(serve)
+				if err != nil {
+					return fmt.Errorf("boot: --serve %q: %w", serve, err)
+				}
+				p, err := strconv.Atoi(port)
+				if err != nil || p <= 0 || p > 65535 {
+					return fmt.Errorf("boot: --serve %q: bad port", serve)
+				}
+				if host == "" {
+					host = "127.0.0.1"
+				}
+				if tokenFile == "" {
+					tokenFile = filepath.Join(g.imagePath(), "remote.token")
+				}
+				tok, err := ensureToken(tokenFile)
+				if err != nil {
+					return err
+				}
+				files["token"] = tok
+				b.forwards = []qemu.Forward{{Host: net.JoinHostPort(host, port), GuestPort: p}}
+				cfg.Args = []string{"serve", "--addr", "0.0.0.0:" + port, "--allow-remote", "--token-file", kernelhost.MountPoint + "/token"}
+				cfg.Restart = true
+			default:
+				b.interactive = true
+			}
+			cfg.Args = append(cfg.Args, "--image", kernelhost.ImageDir, "--budget", g.budget.String(), "--log-level", g.logLevel)
+			return b.boot(cmd.Context(), cfg, files, test)
+		},
+	}
+	cmd.Flags().BoolVar(&test, "test", false, "run the image's tests in the guest, print them and power off; the exit status is the tests' result")
+	cmd.Flags().StringVar(&serve, "serve", "", "serve the remote protocol from the guest, forwarded to this host address (e.g. 127.0.0.1:7070)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "with --serve: the token file (default PATH/remote.token; created mode 0600 if absent)")
+	cmd.Flags().StringVar(&script, "script", "", "feed this file's lines to the guest's repl (each complete input one transaction), then power off")
+	cmd.Flags().IntVar(&memory, "memory", 512, "guest memory in MB")
+	cmd.Flags().StringVar(&phoenixBin, "phoenix", "", "the static phoenix binary for the guest (default: $"+sandbox.SandboxBinEnv+", else phoenix-sandbox next to this binary, else this binary if static)")
+	return cmd
+}
+
+type booter struct {
+	g           *globals
+	memory      int
+	phoenix     string
+	forwards    []qemu.Forward
+	interactive bool
+}
+
+func (b *booter) boot(ctx context.Context, cfg *kernelhost.BootConfig, files map[string][]byte, test bool) error {
+	log := slog.Default()
+	path := b.g.imagePath()
+	if b.g.image == "" && !bootstrap.Exists(path) {
+		s, err := b.g.open(ctx) // the default image is created on first use
+		if err != nil {
+			return err
+		}
+		s.Close()
+	}
+	if !bootstrap.Exists(path) {
+		return fmt.Errorf("no image at %s (create one with: phoenix image new %s)", path, path)
+	}
+	lock, err := image.LockPath(path)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	work := filepath.Join(path, "boot")
+	disk := filepath.Join(work, "disk.raw")
+	if err := recoverBoot(ctx, path, disk, log); err != nil {
+		return err
+	}
+	bin := b.phoenix
+	if bin == "" {
+		if bin, err = sandbox.DefaultPhoenix(); err != nil {
+			return fmt.Errorf("boot: %w", err)
+		}
+	}
+	bar := newBar("boot artifact")
+	art, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: bin, Log: log, Progress: bar.update})
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return fmt.Errorf("boot: %w", err)
+	}
+	if err := qemu.BuildDisk(ctx, disk, qemu.DiskOptions{Store: filepath.Join(path, "store"), Config: cfg, Files: files}); err != nil {
+		os.Remove(disk)
+		return err
+	}
+	opts := qemu.Options{
+		Artifact: art, Disk: disk, MemoryMB: b.memory, Forwards: b.forwards,
+		Console: os.Stdout, Log: log,
+		Started: func(pid int) { log.Info("qemu running", "pid", pid, "disk", disk) },
+	}
+	if b.interactive {
+		opts.Stdin = os.Stdin
+	}
+	res, runErr := qemu.Run(ctx, opts)
+	// Whatever happened to the machine, what the guest committed is on the
+	// disk: take it back (with a background context: an interrupt of the
+	// boot must not lose it).
+	if err := takeBack(context.WithoutCancel(ctx), path, disk, log); err != nil {
+		return fmt.Errorf("boot: taking the image back from %s: %w (the disk is kept; the next phoenix boot retries)", disk, err)
+	}
+	if res != nil && res.Timings.Total > 0 {
+		fmt.Fprintf(os.Stderr, "boot: READY %s\n", res.Timings)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if res.ExitCode != 0 {
+		if !test && res.ExitCode != 0 {
+			fmt.Fprintf(os.Stderr, "boot: phoenix %s in the guest ended with exit status %d\n", cfg.Args[0], res.ExitCode)
+		}
+		return exitError{res.ExitCode}
+	}
+	return nil
+}
+
+// recoverBoot finishes a boot that was interrupted: a store swap half
+// done, or a disk left behind by a killed phoenix boot.
+func recoverBoot(ctx context.Context, path, disk string, log *slog.Logger) error {
+	store := filepath.Join(path, "store")
+	newStore, oldStore := store+".boot-new", store+".boot-old"
+	if _, err := os.Stat(store); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(newStore); err == nil {
+			log.Warn("boot: completing an interrupted store swap", "image", path)
+			if err := os.Rename(newStore, store); err != nil {
+				return fmt.Errorf("boot: %w", err)
+			}
+		}
+	}
+	os.RemoveAll(oldStore)
+	os.RemoveAll(newStore)
+	if _, err := os.Stat(disk); err == nil {
+		fmt.Fprintf(os.Stderr, "boot: taking the image back from the disk of an interrupted boot (%s)\n", disk)
+		return takeBack(ctx, path, disk, log)
+	}
+	return nil
+}
+
+// takeBack copies the guest's store from the disk and swaps it for the
+// host image's store, then removes the disk.
+func takeBack(ctx context.Context, path, disk string, log *slog.Logger) error {
+	store := filepath.Join(path, "store")
+	newStore, oldStore := store+".boot-new", store+".boot-old"
+	os.RemoveAll(newStore)
+	if err := qemu.CopyBack(ctx, disk, newStore); err != nil {
+		return err
+	}
+	if err := os.Rename(store, oldStore); err != nil {
+		return err
+	}
+	if err := os.Rename(newStore, store); err != nil {
+		return err
+	}
+	os.RemoveAll(oldStore)
+	log.Info("boot: the guest's store is the image's", "image", path)
+	return os.Remove(disk)
+}
+
+// ensureToken reads the token in path, or writes a fresh one there (mode
+// 0600) if there is none.
+func ensureToken(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("boot: token file %s has mode %v; it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+		}
+		if strings.TrimSpace(string(data)) == "" {
+			return nil, fmt.Errorf("boot: token file %s is empty", path)
+		}
+		return data, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("boot: token file: %w", err)
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	data = []byte(hex.EncodeToString(buf) + "\n")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("boot: token file: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, fmt.Errorf("boot: token file: %w", err)
+	}
+	return data, nil
+}
