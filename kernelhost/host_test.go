@@ -1,0 +1,86 @@
+package kernelhost
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseUptime(t *testing.T) {
+	ms, err := parseUptime("2250.37 4400.12\n")
+	if err != nil || ms != 2250370 {
+		t.Fatalf("got %d %v", ms, err)
+	}
+	if _, err := parseUptime(""); err == nil {
+		t.Error("empty /proc/uptime accepted")
+	}
+	if _, err := parseUptime("soon"); err == nil || !strings.Contains(err.Error(), "/proc/uptime") {
+		t.Errorf("bad /proc/uptime: %v", err)
+	}
+}
+
+func TestConfigRoundTripAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "boot.json")
+	want := &BootConfig{Args: []string{"serve", "--addr", "0.0.0.0:7070"}, Restart: true, Stdin: "/phoenix/script.lua"}
+	if err := WriteConfig(p, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.Args, " ") != "serve --addr 0.0.0.0:7070" || !got.Restart || got.Stdin != want.Stdin {
+		t.Fatalf("round trip: %+v", got)
+	}
+	os.WriteFile(p, []byte(`{"args": []}`), 0o644)
+	if _, err := ReadConfig(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "no command") {
+		t.Errorf("empty args: %v", err)
+	}
+	os.WriteFile(p, []byte(`{"args": [`), 0o644)
+	if _, err := ReadConfig(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("bad JSON: %v", err)
+	}
+}
+
+func TestReadyOnlyInTheGuestAndOnce(t *testing.T) {
+	var buf bytes.Buffer
+	t.Setenv(T0Env, "")
+	Ready(&buf)
+	if buf.Len() != 0 || InGuest() {
+		t.Fatalf("a hosted process announced READY: %q", buf.String())
+	}
+	now, err := UptimeMillis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(T0Env, "0")
+	if !InGuest() {
+		t.Error("InGuest is false with PID 1's start time set")
+	}
+	Ready(&buf)
+	Ready(&buf)
+	line := buf.String()
+	if strings.Count(line, ReadyPrefix) != 1 || !strings.HasPrefix(line, ReadyPrefix+" pid1_to_ready_ms=") {
+		t.Fatalf("READY: %q", line)
+	}
+	if !strings.Contains(line, "uptime_ms=") || now <= 0 {
+		t.Errorf("READY: %q (uptime %d)", line, now)
+	}
+}
+
+func TestHostedIsTheProcessItself(t *testing.T) {
+	var h Host = Hosted{Dir: "/var/lib/phoenix"}
+	if h.Kind() != "hosted" || h.Storage().Root() != "/var/lib/phoenix" || h.Console().Out != os.Stdout {
+		t.Fatalf("hosted: %v %v", h.Kind(), h.Storage().Root())
+	}
+	if err := h.Network().Up(); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 16)
+	if _, err := h.Entropy().Read(b); err != nil || bytes.Equal(b, make([]byte, 16)) {
+		t.Fatalf("entropy: %x %v", b, err)
+	}
+}
