@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -34,6 +36,11 @@ func (*Guest) Entropy() io.Reader { return rand.Reader }
 // does not return.
 func (g *Guest) PowerOff(code int) {
 	fmt.Fprintf(g.out, "%s%d\n", ExitPrefix, code)
+	// Nothing of the command may keep the disk busy (a script on stdin).
+	if null, err := os.Open("/dev/null"); err == nil {
+		unix.Dup2(int(null.Fd()), 0)
+		null.Close()
+	}
 	unix.Sync()
 	if err := unix.Unmount(MountPoint, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		g.logf("unmount %s: %v (synced; remounting read-only)", MountPoint, err)
@@ -107,17 +114,25 @@ func (n guestNet) Addrs() []string {
 	return out
 }
 
+// Command runs one phoenix command line (without the program name) in
+// this process and returns its exit status.
+type Command func(args []string) int
+
 // RunInit is PID 1: it sets the machine up, runs the command the host
-// chose (ConfigFile on the disk) as its only child with the console as
-// stdio, reaps every process, and powers off with the command's exit
-// status. It never returns.
-func RunInit() {
+// chose (ConfigFile on the disk), reaps every process, and powers off
+// with the command's exit status. It never returns.
+//
+// The command runs in this process (run), with the serial port as its
+// controlling terminal, which saves starting a second Go program; a
+// server (BootConfig.Restart) runs instead as a child process of this
+// same binary, so that PID 1 survives its panics and restarts it.
+func RunInit(run Command) {
 	g := &Guest{out: os.Stderr}
-	code := g.run()
+	code := g.run(run)
 	g.PowerOff(code)
 }
 
-func (g *Guest) run() int {
+func (g *Guest) run(run Command) int {
 	for _, m := range []struct{ src, dir, fstype string }{
 		{"proc", "/proc", "proc"},
 		{"sysfs", "/sys", "sysfs"},
@@ -134,9 +149,14 @@ func (g *Guest) run() int {
 		g.logf("%v", err)
 	}
 	g.logf("PID 1 started at uptime_ms=%d", t0)
-	if err := g.Network().Up(); err != nil {
-		g.logf("network: %v", err)
-	}
+	// The network comes up beside the rest: only servers wait for it.
+	netUp := make(chan struct{})
+	go func() {
+		defer close(netUp)
+		if err := g.Network().Up(); err != nil {
+			g.logf("network: %v", err)
+		}
+	}()
 	if err := mountDisk(); err != nil {
 		g.logf("%v", err)
 		return 125
@@ -146,6 +166,13 @@ func (g *Guest) run() int {
 		g.logf("%v", err)
 		return 125
 	}
+	if now, err := UptimeMillis(); err == nil {
+		g.logf("set up (file systems, disk) in %d ms; starting phoenix %s", now-t0, cfg.Args[0])
+	}
+	if !cfg.Restart {
+		return g.runHere(cfg, t0, run)
+	}
+	<-netUp
 	max := cfg.MaxRestarts
 	if max == 0 {
 		max = 5
@@ -182,6 +209,51 @@ func mountDisk() error {
 		return fmt.Errorf("kernelhost: mount %s (ext4) on %s: %w", DiskDevice, MountPoint, err)
 	}
 	return nil
+}
+
+// runHere runs the command in PID 1 itself, reaping orphans meanwhile.
+func (g *Guest) runHere(cfg *BootConfig, t0 int64, run Command) (code int) {
+	os.Setenv(T0Env, strconv.FormatInt(t0, 10))
+	os.Setenv("HOME", "/tmp")
+	os.Setenv("TERM", "vt100")
+	os.Setenv("PATH", "/")
+	if cfg.Stdin != "" {
+		f, err := os.Open(cfg.Stdin)
+		if err != nil {
+			g.logf("stdin of the command: %v", err)
+			return 126
+		}
+		unix.Dup2(int(f.Fd()), 0)
+		f.Close()
+	} else if tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0); err == nil {
+		// The serial port as controlling terminal (/dev/console cannot
+		// be one), so that Ctrl-C interrupts an evaluation.
+		unix.Setsid()
+		unix.IoctlSetInt(int(tty.Fd()), unix.TIOCSCTTY, 0)
+		for fd := 0; fd <= 2; fd++ {
+			unix.Dup2(int(tty.Fd()), fd)
+		}
+		tty.Close()
+	}
+	sigchld := make(chan os.Signal, 1)
+	signal.Notify(sigchld, unix.SIGCHLD)
+	go func() {
+		for range sigchld {
+			for {
+				var ws unix.WaitStatus
+				if pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil); pid <= 0 || err != nil {
+					break
+				}
+			}
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			g.logf("phoenix %s panicked: %v\n%s", cfg.Args[0], r, debug.Stack())
+			code = 2
+		}
+	}()
+	return run(cfg.Args)
 }
 
 // runChild starts /init (this same phoenix binary) with the configured

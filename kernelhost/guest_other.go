@@ -7,8 +7,11 @@ import (
 	"os"
 )
 
+// Command runs one phoenix command line in this process.
+type Command func(args []string) int
+
 // RunInit is PID 1 under QEMU; only Linux guests exist.
-func RunInit() {
+func RunInit(Command) {
 	fmt.Fprintln(os.Stderr, "phoenix: init: the guest runs only on Linux")
 	os.Exit(1)
 }

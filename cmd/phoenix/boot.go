@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,14 +21,43 @@ import (
 	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/kernelhost/qemu"
 	"github.com/phoenix-image/phoenix/sandbox"
+	"github.com/phoenix-image/phoenix/vm"
 )
 
 // In the QEMU guest this binary is /init: PID 1 sets the machine up and
-// runs the phoenix command the host chose as its child (kernelhost).
+// runs the phoenix command the host chose (kernelhost.RunInit).
 func init() {
 	if os.Getpid() == 1 {
-		kernelhost.RunInit() // never returns
+		kernelhost.RunInit(runCommand) // never returns
 	}
+}
+
+// runCommand runs one command line as main does and returns its exit
+// status.
+func runCommand(args []string) int {
+	g := &globals{}
+	root := newRoot(g)
+	root.SetArgs(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := root.ExecuteContext(ctx)
+	stop()
+	for _, f := range g.cleanup {
+		f()
+	}
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ve *vm.Error
+	if errors.As(err, &ve) {
+		fmt.Fprintln(os.Stderr, ve.Detail())
+	} else {
+		fmt.Fprintln(os.Stderr, "phoenix:", err)
+	}
+	return 1
 }
 
 func bootCmd(g *globals) *cobra.Command {

@@ -1,0 +1,102 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/phoenix-image/phoenix/kernelhost/qemu"
+)
+
+// Benchmarks of issue 4 of 5 (boot under QEMU, TCG); make bench runs them
+// and tests/benchreport prints the anchor (the phoenix part < 300 ms).
+
+var bootTimings = regexp.MustCompile(`boot: READY total_ms=(\d+) firmware_ms=(\d+) kernel_ms=(\d+) phoenix_ms=(\d+)`)
+
+// BenchmarkBootToReady boots an image whose guest command ends at once
+// (an empty repl script) and reports the boot from QEMU's start to the
+// READY line, split into firmware (QEMU and firmware until the kernel's
+// clock starts), kernel (kernel start to PID 1) and phoenix (PID 1 start
+// to READY: mounts, network, the disk, starting phoenix, opening the
+// image). ns/op is the whole phoenix boot command (artifact from the
+// cache, disk, boot, power-off, taking the store back).
+func BenchmarkBootToReady(b *testing.B) {
+	home := b.TempDir()
+	img := filepath.Join(home, "bench.image")
+	env := benchBootEnv(b, home)
+	run := func(args ...string) string {
+		cmd := exec.Command(phoenixBin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("phoenix %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("image", "new", img)
+	script := filepath.Join(home, "empty.lua")
+	os.WriteFile(script, nil, 0o644)
+	run("boot", "--image", img, "--script", script) // builds the artifact into the cache
+	var sums [4]float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out := run("boot", "--image", img, "--script", script)
+		m := bootTimings.FindStringSubmatch(out)
+		if m == nil {
+			b.Fatalf("no timings in:\n%s", out)
+		}
+		for j := range sums {
+			v, _ := strconv.ParseFloat(m[j+1], 64)
+			sums[j] += v
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(sums[0]/n, "total-ms")
+	b.ReportMetric(sums[1]/n, "firmware-ms")
+	b.ReportMetric(sums[2]/n, "kernel-ms")
+	b.ReportMetric(sums[3]/n, "phoenix-ms")
+}
+
+func benchBootEnv(b *testing.B, home string) []string {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(home, "data"), "HOME="+home,
+		"XDG_CACHE_HOME="+filepath.Join(home, "cache"), "GOMODCACHE="+string(out[:len(out)-1]))
+}
+
+// BenchmarkBootArtifactCold builds the boot artifact into an empty cache:
+// verifying the kernel module's hash, hashing the kernel and the static
+// phoenix, copying the kernel and writing the initramfs.
+func BenchmarkBootArtifactCold(b *testing.B) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		cache := filepath.Join(b.TempDir(), "boot")
+		a, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: phoenixBin, CacheDir: cache})
+		if err != nil || a.Cached {
+			b.Fatalf("%+v %v", a, err)
+		}
+	}
+}
+
+// BenchmarkBootArtifactWarm finds the artifact in the cache: the same
+// hashing, then a stat.
+func BenchmarkBootArtifactWarm(b *testing.B) {
+	ctx := context.Background()
+	cache := filepath.Join(b.TempDir(), "boot")
+	if _, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: phoenixBin, CacheDir: cache}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: phoenixBin, CacheDir: cache})
+		if err != nil || !a.Cached {
+			b.Fatalf("%+v %v", a, err)
+		}
+	}
+}
