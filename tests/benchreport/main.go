@@ -477,7 +477,49 @@ func Anchors(sums []*Summary) []AnchorRow {
 		heap.Value, heap.Verdict = "not run", notRun("BenchmarkBrowserScroll100k")
 	}
 	rows = append(rows, heap)
+
+	// Issue 4 of 5: booting under QEMU (TCG).
+	rows = append(rows, bootAnchors(sums)...)
 	return rows
+}
+
+// bootAnchors are the rows of issue 4 of 5: the boot to READY (its phoenix
+// part has a target) and the boot artifact's build.
+func bootAnchors(sums []*Summary) []AnchorRow {
+	const name = "BenchmarkBootToReady"
+	s := find(sums, name)
+	phx := AnchorRow{Label: "boot to READY, phoenix part (PID 1 to READY)", Target: "< 300 ms"}
+	split := AnchorRow{Label: "boot to READY, firmware / kernel / total", Target: "-", Verdict: "info"}
+	ms := func(unit string) (float64, bool) {
+		st, ok := s.Stat(unit)
+		return st.Median, ok
+	}
+	if v, ok := ms("phoenix-ms"); ok {
+		phx.Inputs = short(name) + " phoenix-ms"
+		phx.Value = fmt.Sprintf("%.0f ms", v)
+		phx.Verdict = verdict(lt, v, 300, " ms")
+	} else {
+		phx.Value, phx.Verdict = "not run", notRun(name)
+	}
+	f, ok1 := ms("firmware-ms")
+	k, ok2 := ms("kernel-ms")
+	tot, ok3 := ms("total-ms")
+	if ok1 && ok2 && ok3 {
+		split.Inputs = short(name)
+		split.Value = fmt.Sprintf("%.0f / %.0f / %.0f ms", f, k, tot)
+	} else {
+		split.Value, split.Verdict = "not run", notRun(name)
+	}
+	art := AnchorRow{Label: "boot artifact build, cold / warm", Target: "-", Verdict: "info"}
+	cold, okc := nsop(find(sums, "BenchmarkBootArtifactCold"))
+	warm, okw := nsop(find(sums, "BenchmarkBootArtifactWarm"))
+	if okc && okw {
+		art.Inputs = "BootArtifactCold / BootArtifactWarm"
+		art.Value = fmtDuration(cold) + " / " + fmtDuration(warm)
+	} else {
+		art.Value, art.Verdict = "not run", notRun("BenchmarkBootArtifactCold", "BenchmarkBootArtifactWarm")
+	}
+	return []AnchorRow{phx, split, art}
 }
 
 // fmtDuration formats nanoseconds with a human unit.
