@@ -35,7 +35,7 @@ func (*Guest) Entropy() io.Reader { return rand.Reader }
 // PowerOff syncs and unmounts the disk and powers the machine off; it
 // does not return.
 func (g *Guest) PowerOff(code int) {
-	fmt.Fprintf(g.out, "%s%d\n", ExitPrefix, code)
+	fmt.Fprintf(g.out, "\n%s%d\n", ExitPrefix, code)
 	// Nothing of the command may keep the disk busy (a script on stdin).
 	if null, err := os.Open("/dev/null"); err == nil {
 		unix.Dup2(int(null.Fd()), 0)

@@ -11,9 +11,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Boots under QEMU (TCG, no KVM) take seconds; each is allowed 120 s.
@@ -75,7 +78,7 @@ func testOutcome(t *testing.T, out string) string {
 }
 
 // TestBootRunsTestsLikeTheHostAndKeepsStateAcrossBoots boots twice. The
-// first boot runs a script in the guest's repl that writes state and
+// first boot is the interactive console: its repl writes state and
 // defines a test that checks it; the host then sees the state (eval,
 // image info). The second boot runs the image's tests in the guest: the
 // new test passes there (the second boot saw the first boot's state), and
@@ -99,18 +102,30 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 		t.Fatal(err)
 	}
 
-	script := filepath.Join(home, "guest.lua")
-	os.WriteFile(script, []byte(`Lobby.written = "in the guest"
-Account.opened = 7
-function AccountTest:testSeesTheGuestsState() self:assertEquals("in the guest", Lobby.written) end
-print("wrote " .. Lobby.written)
-`), 0o644)
-	out, stderr, code := boot(t, home, "--image", img, "--script", script)
-	if code != 0 || !strings.Contains(out, "wrote in the guest") {
-		t.Fatalf("boot --script: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	// The first boot is interactive: the serial console is a repl on a
+	// terminal. Each input is a transaction; Ctrl-C interrupts a running
+	// evaluation (and rolls it back); exit powers the guest off.
+	con := startInteractiveBoot(t, home, "--image", img)
+	con.expect(t, "phoenix: READY pid1_to_ready_ms=")
+	con.expect(t, "phoenix> ")
+	con.send(t, `Lobby.written = "in the guest"; Account.opened = 7`+"\r")
+	con.expect(t, "phoenix> ")
+	con.send(t, `function AccountTest:testSeesTheGuestsState() self:assertEquals("in the guest", Lobby.written) end`+"\r")
+	con.expect(t, "phoenix> ")
+	con.send(t, `Account.opened * 6`+"\r")
+	con.expect(t, "42")
+	con.send(t, `Lobby.written = "lost"; for i = 1, 1e12 do end`+"\r")
+	time.Sleep(2 * time.Second)
+	con.send(t, "\x03")
+	con.expect(t, "rolled back")
+	con.send(t, "exit\r")
+	con.expect(t, "phoenix: exit status 0")
+	out, code := con.wait(t)
+	if code != 0 {
+		t.Fatalf("interactive boot: exit %d\n%s", code, out)
 	}
-	if !strings.Contains(out, "phoenix: READY") || !regexp.MustCompile(`boot: READY total_ms=\d+ firmware_ms=\d+ kernel_ms=\d+ phoenix_ms=\d+`).MatchString(stderr) {
-		t.Errorf("no READY line or timings:\nstdout:\n%s\nstderr:\n%s", out, stderr)
+	if !regexp.MustCompile(`boot: READY total_ms=\d+ firmware_ms=\d+ kernel_ms=\d+ phoenix_ms=\d+`).MatchString(out) {
+		t.Errorf("no timings of the boot:\n%s", out)
 	}
 	got, stderr2, err := phoenix(t, home, "eval", "--image", img, `return Lobby.written, Account.opened`)
 	if err != nil || strings.TrimSpace(got) != "in the guest\t7" && strings.Join(strings.Fields(got), " ") != "in the guest 7" {
@@ -128,7 +143,7 @@ print("wrote " .. Lobby.written)
 	if hostErr == nil {
 		t.Fatalf("phoenix test passed on the host though AccountTest>>testWrong fails:\n%s", hostOut)
 	}
-	out, stderr, code = boot(t, home, "--image", img, "--test")
+	out, stderr, code := boot(t, home, "--image", img, "--test")
 	if code != 1 {
 		t.Fatalf("boot --test: exit %d, want 1 (a test fails)\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
@@ -244,4 +259,111 @@ func TestBootKillQEMUMidCommitKeepsAcknowledgedCommits(t *testing.T) {
 		t.Fatalf("after the kill the image holds C.n=%d (consistent: %s); last acknowledged %d", n, f[1], acked)
 	}
 	fmt.Fprintf(os.Stderr, "boot crash: acknowledged %d, image holds %d\n", acked, n)
+}
+
+// console is a phoenix boot whose standard input and output are a
+// pseudo-terminal, as when a person runs it.
+type console struct {
+	cmd    *exec.Cmd
+	master *os.File
+	mu     sync.Mutex
+	buf    []byte
+	done   chan struct{}
+}
+
+func startInteractiveBoot(t *testing.T, home string, args ...string) *console {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open /dev/ptmx: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("ptsname: %v", err)
+	}
+	slave, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, phoenixBin, append([]string{"boot"}, args...)...)
+	cmd.Env = bootEnv(t, home)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	c := &console{cmd: cmd, master: master, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			c.mu.Lock()
+			c.buf = append(c.buf, b[:n]...)
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { master.Close() })
+	return c
+}
+
+func (c *console) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf)
+}
+
+// expect waits until the console has printed s since the last expect.
+func (c *console) expect(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(bootTimeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		i := strings.Index(string(c.buf), s)
+		if i >= 0 {
+			c.buf = c.buf[i+len(s):]
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.done:
+			t.Fatalf("the console closed before printing %q; it printed:\n%s", s, c.output())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the console did not print %q within %v; it printed:\n%s", s, bootTimeout, c.output())
+}
+
+func (c *console) send(t *testing.T, s string) {
+	t.Helper()
+	if _, err := c.master.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for phoenix boot to end and returns the rest of the console.
+func (c *console) wait(t *testing.T) (string, int) {
+	t.Helper()
+	err := c.cmd.Wait()
+	select {
+	case <-c.done:
+	case <-time.After(2 * time.Second):
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return c.output(), code
 }

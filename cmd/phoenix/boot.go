@@ -274,7 +274,11 @@ func takeBack(ctx context.Context, path, disk string, log *slog.Logger) error {
 	}
 	os.RemoveAll(oldStore)
 	log.Info("boot: the guest's store is the image's", "image", path)
-	return os.Remove(disk)
+	if err := os.Remove(disk); err != nil {
+		return err
+	}
+	os.Remove(filepath.Dir(disk)) // PATH/boot, if nothing else is in it
+	return nil
 }
 
 // ensureToken reads the token in path, or writes a fresh one there (mode

@@ -141,7 +141,7 @@ func TestWatcherSplitsTheBoot(t *testing.T) {
 	w := &watcher{res: &Result{ExitCode: -1}, start: time.Now().Add(-4 * time.Second)}
 	w.Write([]byte("[    2.0] Run /init as init process\r\nphoenix: init: PID 1 started at uptime_ms=2250\r\n"))
 	w.Write([]byte("phoenix: READY pid1_to_ready_ms=340 uptime"))
-	w.Write([]byte("_ms=2590\r\n8 passed, 0 failed\r\nphoenix: exit status 3"))
+	w.Write([]byte("_ms=2590\r\n8 passed, 0 failed\r\n\x1b[Jphoenix> phoenix: exit status 3"))
 	w.flush()
 	r := w.result()
 	if r.ExitCode != 3 {

@@ -189,6 +189,13 @@ func (w *watcher) flush() {
 const pid1Marker = "PID 1 started at uptime_ms="
 
 func (w *watcher) line(l string) {
+	// A marker may follow what a terminal program left on the line (a
+	// prompt, escape sequences): it counts from where it starts.
+	for _, m := range []string{kernelhost.ReadyPrefix, kernelhost.ExitPrefix} {
+		if i := strings.Index(l, m); i > 0 {
+			l = l[i:]
+		}
+	}
 	switch {
 	case strings.Contains(l, pid1Marker):
 		w.pid1Ms, _ = strconv.ParseInt(strings.TrimSpace(l[strings.Index(l, pid1Marker)+len(pid1Marker):]), 10, 64)
