@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -70,6 +71,7 @@ method (with the agent's provenance) as one transaction.`,
 					fmt.Printf("  %-5s %s %s\n", t.Status, t.Name, t.Message)
 				}
 			}
+			showAlternatives(os.Stdout, rec)
 			return nil
 		}),
 	}
@@ -109,6 +111,7 @@ method (with the agent's provenance) as one transaction.`,
 	}
 	reject.Flags().StringVar(&note, "note", "", "why (kept in the queue and the audit log)")
 	cmd.AddCommand(list, show, approve, reject)
+	cmd.AddCommand(preferenceCmds(g)...) // alternatives, pick, rate (preferences.go)
 	return cmd
 }
 
