@@ -33,5 +33,8 @@ func RejectQueued(j Journal, id, by, note string) (*image.Approval, error) {
 		return nil, err
 	}
 	j.AppendAudit("approval", "human", a.Object+">>"+a.Selector, map[string]any{"approval": a.ID, "approved": false, "note": note})
+	if rec := DecodeApproval(a); len(rec.Alternatives) > 0 {
+		RecordChoice(j, a.ID, &rec.Proposal, rec.Alternatives, -1) // none of them (preferences.go)
+	}
 	return a, nil
 }

@@ -139,8 +139,9 @@ func storeOf(j Journal) PreferenceStore {
 	return ps
 }
 
-// RecordChoice keeps that the person chose proposal k (0: the original)
-// among the original and alts for approval id ("" when not queued), and
+// RecordChoice keeps that the person chose proposal k (0: the original;
+// -1: none of them) among the original and alts for approval id ("" when
+// not queued), and
 // audits it as indices and a hash (the sources stay out of the log).
 func RecordChoice(j Journal, id string, orig *Proposal, alts []Alternative, k int) error {
 	ps := storeOf(j)
@@ -616,8 +617,12 @@ func (r *Resolver) askPerson(ctx context.Context, v *vm.VM, target *vm.Object, p
 	if !c.Approved {
 		pick, pres = p, res
 	}
-	if c.Approved && len(o.Alternatives) > 0 {
-		RecordChoice(r.Journal, "", p, o.Alternatives, c.Pick)
+	if len(o.Alternatives) > 0 {
+		k := c.Pick
+		if !c.Approved {
+			k = -1 // none of them
+		}
+		RecordChoice(r.Journal, "", p, o.Alternatives, k)
 	}
 	if c.Score != 0 {
 		label := altLabel(0)

@@ -232,3 +232,63 @@ func mustJSON(v any) string {
 }
 
 func vmEvalOpts() vm.EvalOptions { return vm.EvalOptions{Print: true} }
+
+func TestRejectingEveryAlternativeIsAPreference(t *testing.T) {
+	f := newFixture(t)
+	id := f.queueWithdraw(t)
+	f.srv.Script(proposeWhy(brokenWithdraw, withdrawTests, "adds instead"))
+	if _, _, err := f.r.AlternativesQueued(context.Background(), f.s.VM, id, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RejectQueued(f.s.Image, id, "human", "neither"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.r.AlternativesQueued(context.Background(), f.s.VM, id, 1, nil); err == nil || !strings.Contains(err.Error(), "is rejected, not pending") {
+		t.Fatalf("alternatives for a decided approval: %v", err)
+	}
+	got := preferencesSection(f.s.Image, "Account")
+	if !strings.Contains(got, "For Account>>withdraw they rejected every proposal; not chosen: the original proposal") {
+		t.Fatalf("section:\n%s", got)
+	}
+}
+
+func TestPreferencesSectionIsBounded(t *testing.T) {
+	f := newFixture(t)
+	big := &Proposal{Target: "Account", Selector: "withdraw", Source: "function Account:withdraw(n)\n" + strings.Repeat("  -- a long body\n", 200) + "end", Explanation: strings.Repeat("why ", 200)}
+	for i := 0; i < 50; i++ {
+		if err := RecordRating(f.s.Image, "", "the original proposal", big, 1+i%5, strings.Repeat("comment ", 200)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := preferencesSection(f.s.Image, "Account")
+	if len(got) > maxPreferencesPrompt+200 || !strings.Contains(got, "Overall: 50 rating(s), average 3.0 of 5") {
+		t.Fatalf("a section of %d bytes:\n%s", len(got), got)
+	}
+}
+
+// BenchmarkPreferencesSection: building the prompt's preferences section
+// (the last 200 read from Pebble, summarised, bounded) when the image
+// holds 2,000 preferences; every prompt the agent sends pays it once. (The
+// store's size beyond the 200 read hardly matters: the read seeks to the
+// end. Setup is 2,000 synced writes, so the store is kept small.)
+func BenchmarkPreferencesSection(b *testing.B) {
+	s, err := bootstrap.NewImage(context.Background(), b.TempDir()+"/a.image", bootstrap.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	sk := sketch("the original proposal", &Proposal{Source: withdrawSource, Explanation: "subtracts n"})
+	for i := 0; i < 2000; i++ {
+		data, _ := json.Marshal(PreferenceData{Rated: &sk, Score: 1 + i%5, Comment: "fine"})
+		target := []string{"Account", "Bank", "Point", "Stack"}[i%4]
+		if _, err := s.Image.AddPreference(&image.Preference{Kind: PrefRating, Object: target, Selector: "withdraw", Data: data}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if got := preferencesSection(s.Image, "Account"); !strings.Contains(got, "Overall") {
+			b.Fatal("no section")
+		}
+	}
+}

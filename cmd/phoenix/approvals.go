@@ -17,7 +17,12 @@ func approvalsCmd(g *globals) *cobra.Command {
 		Long: `Proposals that the policy does not let the agent install by itself wait in
 the image's approval queue: a change to a core object, a risky change, or any
 change when no person was at a terminal to ask. Approving installs the
-method (with the agent's provenance) as one transaction.`,
+method (with the agent's provenance) as one transaction.
+
+Not happy with a proposal? "alternatives" asks the LLM for other versions
+(each validated in the sandbox), "pick" installs the one you prefer, and
+"rate" scores a proposal from 1 to 5 with a comment. Your choices and
+ratings are kept in the image and the agent reads them in later prompts.`,
 	}
 	var all bool
 	list := &cobra.Command{
