@@ -85,6 +85,9 @@ func TestApprovalsAlternativesPickRate(t *testing.T) {
 	if t.Failed() {
 		t.Fatalf("output:\n%s", out)
 	}
+	if list := must("approvals", "list", "--image", img); !strings.Contains(list, "Account>>withdraw (+3 alternatives)") {
+		t.Fatalf("list does not count the alternatives:\n%s", list)
+	}
 	if show := must("approvals", "show", "--image", img, "a1"); !strings.Contains(show, "3 alternative(s):") || !strings.Contains(show, "never below zero") {
 		t.Fatalf("show does not list the alternatives:\n%s", show)
 	}

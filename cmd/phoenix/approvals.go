@@ -40,7 +40,11 @@ ratings are kept in the image and the agent reads them in later prompts.`,
 			}
 			for _, a := range as {
 				rec := decodeRecord(a)
-				fmt.Printf("%-6s %-9s %s>>%s  %s  %s\n", a.ID, a.Status, a.Object, a.Selector, a.Created.Local().Format("2006-01-02 15:04"), rec.Decision)
+				more := ""
+				if n := len(rec.Alternatives); n > 0 {
+					more = fmt.Sprintf(" (+%d alternatives)", n)
+				}
+				fmt.Printf("%-6s %-9s %s>>%s%s  %s  %s\n", a.ID, a.Status, a.Object, a.Selector, more, a.Created.Local().Format("2006-01-02 15:04"), rec.Decision)
 			}
 			if len(as) == 0 {
 				fmt.Println("no approvals waiting")
