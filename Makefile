@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 60s ./image/
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./image/exportfmt/
 	$(GO) test -run '^$$' -fuzz FuzzFuncs -fuzztime 60s ./vm/luasrc/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./kernelhost/remote/
 
 clean:
 	rm -rf bin $(OUT)

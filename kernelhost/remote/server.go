@@ -12,6 +12,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // Server serves the protocol on listeners. Each connection has its own
@@ -157,6 +158,7 @@ func (c *conn) serve() {
 			if errors.Is(err, errFrameTooLong) {
 				log.Warn("remote: frame over the limit; closing the connection", "limit", c.srv.maxFrame())
 				c.send(&Message{ID: json.RawMessage("null"), Error: Errorf(CodeInvalidRequest, "frame exceeds the limit of %d bytes; closing the connection", c.srv.maxFrame())})
+				c.linger()
 			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				log.Debug("remote: read failed", "err", err)
 			}
@@ -177,6 +179,7 @@ func (c *conn) serve() {
 			c.send(&Message{ID: id, Error: &Error{Code: de.Code, Message: de.Msg}})
 			if de.Fatal {
 				log.Warn("remote: undecodable frame; closing the connection", "err", de.Msg)
+				c.linger()
 				return
 			}
 			continue
@@ -186,6 +189,7 @@ func (c *conn) serve() {
 		}
 		if !c.authed {
 			if !c.initialize(ctx, m, log) {
+				c.linger()
 				return
 			}
 			continue
@@ -425,6 +429,22 @@ func (c *conn) writeLocked(m *Message) error {
 	_, err = c.nc.Write(b)
 	return err
 }
+
+// linger ends a connection the server gives up on so that the client
+// reads the last error: it half-closes, then discards what the client is
+// still sending for a moment, so that closing does not reset the
+// connection (a reset can destroy the error before the client reads it).
+func (c *conn) linger() {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	tc.CloseWrite()
+	tc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(tc, 16<<20))
+}
+
+const lingerTime = 500 * time.Millisecond
 
 var errFrameTooLong = errors.New("frame too long")
 
