@@ -58,7 +58,7 @@ type options struct {
 	setup    func(v *vm.VM)
 }
 
-func serve(t *testing.T, o options) *fixture {
+func serve(t testing.TB, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{logs: &syncBuffer{}}
@@ -121,7 +121,7 @@ func (decider) Reject(im *image.Image, id, by, note string) (*image.Approval, er
 	return agent.RejectQueued(im, id, by, note)
 }
 
-func (f *fixture) dial(t *testing.T, notify func(remote.Notification)) *remote.Client {
+func (f *fixture) dial(t testing.TB, notify func(remote.Notification)) *remote.Client {
 	t.Helper()
 	c, err := remote.Dial(context.Background(), f.addr, testToken, remote.ClientOptions{Name: "test", Notify: notify})
 	if err != nil {
