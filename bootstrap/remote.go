@@ -318,6 +318,10 @@ func (b *RemoteBackend) Mirror(ctx context.Context, path string) (*remote.Mirror
 			}
 			m.Slots = append(m.Slots, remote.SlotValue{Name: k.String(), Value: s})
 		}
+		for _, sel := range m.Methods {
+			src, _ := v.MethodSource(o, sel)
+			m.Sources = append(m.Sources, src)
+		}
 		if o.Kind() != vm.KindTable {
 			m.Inherited = v.AllMethodNames(o)
 		}

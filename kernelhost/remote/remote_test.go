@@ -226,7 +226,8 @@ func TestBrowseMirrorAndSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Ref.Name != "Account" || len(m.Chain) != 1 || m.Chain[0].Name != "Object" || strings.Join(m.Methods, ",") != "deposit" {
+	if m.Ref.Name != "Account" || len(m.Chain) != 1 || m.Chain[0].Name != "Object" || strings.Join(m.Methods, ",") != "deposit" ||
+		len(m.Sources) != 1 || !strings.HasPrefix(m.Sources[0], "function Account:deposit(n)") {
 		t.Fatalf("mirror: %+v", m)
 	}
 	slots := map[string]string{}
