@@ -98,6 +98,7 @@ or the repl when there is no display or this build has no GUI.`,
 	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
 		approvalsCmd(g), auditCmd(g), shellCmd(g), guiCmd(g), sandboxExecCmd(), sandboxIdleCmd())
 	root.AddCommand(serveCmd(g), attachCmd(g))
+	addGUIAttach(root) // gui --attach ADDR (guiattach.go)
 	return root
 }
 
