@@ -165,7 +165,9 @@ func TestGUIAttachBrowsesAndEditsTheRemoteImage(t *testing.T) {
 	// Errors show as in the local workspace.
 	u.Workspace.Editor.SetText("Account:fly()")
 	u.Workspace.DoIt()
-	frames(t, u, inval, "do-it error", func() bool { return u.Workspace.Last() != nil && u.Workspace.Last().Result.Failed() && !u.Workspace.Running })
+	frames(t, u, inval, "do-it error", func() bool {
+		return u.Workspace.Last() != nil && u.Workspace.Last().Result.Failed() && !u.Workspace.Running
+	})
 	if e := u.Workspace.Last().Result.Error; !strings.Contains(e, "does not understand fly") || !strings.Contains(e, "traceback:") {
 		t.Fatalf("error %q", e)
 	}

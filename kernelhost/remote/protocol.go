@@ -260,11 +260,11 @@ type BrowseResult struct {
 // Mirror is a snapshot of one object, taken through a mirror.
 type Mirror struct {
 	Ref       ObjectRef   `json:"ref"`
-	Chain     []ObjectRef `json:"chain"`  // prototypes, nearest first
-	Traits    []ObjectRef `json:"traits"` // in composition order
-	Slots     []SlotValue `json:"slots"`  // own data slots, sorted by name
-	Methods   []string    `json:"methods"`           // own methods, sorted
-	Sources   []string    `json:"sources,omitempty"` // their sources, in the order of Methods
+	Chain     []ObjectRef `json:"chain"`               // prototypes, nearest first
+	Traits    []ObjectRef `json:"traits"`              // in composition order
+	Slots     []SlotValue `json:"slots"`               // own data slots, sorted by name
+	Methods   []string    `json:"methods"`             // own methods, sorted
+	Sources   []string    `json:"sources,omitempty"`   // their sources, in the order of Methods
 	Inherited []string    `json:"inherited,omitempty"` // every selector it responds to
 	Conflicts []Conflict  `json:"conflicts,omitempty"`
 }
