@@ -606,3 +606,27 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 	}
 	ln.Close()
 }
+
+func TestCloseInterruptsARunningEvaluation(t *testing.T) {
+	f := serve(t, options{})
+	c := f.dial(t, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Eval(context.Background(), "Account.balance = 1; while true do end")
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the loop is running
+	start := time.Now()
+	f.srv.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("the evaluation succeeded")
+	}
+	f.backend.Close()
+	res, err := f.s.VM.Eval(context.Background(), "Account.balance", vm.EvalOptions{Print: true})
+	if err != nil || res.Strings[0] != "10" {
+		t.Fatalf("the interrupted evaluation was not rolled back: %v %v", res, err)
+	}
+}

@@ -36,6 +36,8 @@ type Server struct {
 	NotifyQueue int
 
 	mu     sync.Mutex
+	ctx    context.Context // of every request; cancelled by Close
+	cancel context.CancelFunc
 	lns    map[net.Listener]struct{}
 	conns  map[*conn]struct{}
 	closed bool
@@ -68,10 +70,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return ErrServerClosed
 	}
-	if s.lns == nil {
-		s.lns = map[net.Listener]struct{}{}
-		s.conns = map[*conn]struct{}{}
-	}
+	s.init()
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
 	for {
@@ -104,11 +103,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// Close stops accepting, closes every connection and waits for their
-// handlers (a running request finishes first; its answer is lost).
+// init makes the server's maps and context; s.mu is held.
+func (s *Server) init() {
+	if s.lns == nil {
+		s.lns = map[net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// Close stops accepting, closes every connection, cancels the requests
+// in flight (a running evaluation is interrupted and rolls back) and waits
+// for the handlers.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	s.init()
 	s.closed = true
+	s.cancel()
 	for ln := range s.lns {
 		ln.Close()
 	}
@@ -150,8 +161,9 @@ func (c *conn) serve() {
 	}()
 	log.Info("remote: connection opened")
 	r := bufio.NewReaderSize(c.nc, 64<<10)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	c.srv.mu.Lock()
+	ctx := c.srv.ctx
+	c.srv.mu.Unlock()
 	for {
 		frame, err := readFrame(r, c.srv.maxFrame())
 		if err != nil {
