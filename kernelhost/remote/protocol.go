@@ -142,6 +142,9 @@ func Decode(frame []byte) (*Message, error) {
 	if bytes.Equal(m.ID, []byte("null")) {
 		m.ID = nil
 	}
+	if bytes.Equal(m.Params, []byte("null")) {
+		m.Params = nil // the same as no params
+	}
 	if m.JSONRPC != "2.0" {
 		return nil, &DecodeError{Code: CodeInvalidRequest, ID: m.ID, Msg: fmt.Sprintf("invalid request: jsonrpc must be \"2.0\", not %q", m.JSONRPC)}
 	}

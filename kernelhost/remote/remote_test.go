@@ -630,3 +630,21 @@ func TestCloseInterruptsARunningEvaluation(t *testing.T) {
 		t.Fatalf("the interrupted evaluation was not rolled back: %v %v", res, err)
 	}
 }
+
+func TestNullParamsAndNullResultAreAccepted(t *testing.T) {
+	m, err := remote.Decode([]byte(`{"jsonrpc":"2.0","id":1,"method":"browse","params":null}`))
+	if err != nil || m.Params != nil || !m.IsRequest() {
+		t.Fatalf("null params: %+v %v", m, err)
+	}
+	m, err = remote.Decode([]byte(`{"jsonrpc":"2.0","id":1,"result":null}`))
+	if err != nil || string(m.Result) != "null" {
+		t.Fatalf("null result: %+v %v", m, err)
+	}
+	f := serve(t, options{})
+	r := f.raw(t)
+	r.init()
+	r.send(`{"jsonrpc":"2.0","id":"b","method":"browse","params":null}`)
+	if m := r.recv(); m.Error != nil || !strings.Contains(string(m.Result), `"Account"`) {
+		t.Fatalf("browse with null params: %+v %s", m.Error, m.Result)
+	}
+}
