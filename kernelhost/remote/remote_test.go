@@ -53,9 +53,10 @@ func (s *syncBuffer) String() string {
 }
 
 type options struct {
-	wrap     func(remote.Backend) remote.Backend
-	maxFrame int
-	setup    func(v *vm.VM)
+	wrap        func(remote.Backend) remote.Backend
+	maxFrame    int
+	initTimeout time.Duration
+	setup       func(v *vm.VM)
 }
 
 func serve(t testing.TB, o options) *fixture {
@@ -96,7 +97,7 @@ func serve(t testing.TB, o options) *fixture {
 	if o.wrap != nil {
 		backend = o.wrap(be)
 	}
-	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame}
+	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame, InitTimeout: o.initTimeout}
 	ln, err := remote.Listen(ctx, "127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
@@ -646,5 +647,18 @@ func TestNullParamsAndNullResultAreAccepted(t *testing.T) {
 	r.send(`{"jsonrpc":"2.0","id":"b","method":"browse","params":null}`)
 	if m := r.recv(); m.Error != nil || !strings.Contains(string(m.Result), `"Account"`) {
 		t.Fatalf("browse with null params: %+v %s", m.Error, m.Result)
+	}
+}
+
+func TestSilentClientIsDroppedBeforeInitialize(t *testing.T) {
+	f := serve(t, options{initTimeout: 200 * time.Millisecond})
+	r := f.raw(t)
+	r.send(`{"jsonrpc":"2.0","method":"ping"}`) // a notification is no initialize
+	r.closed()
+	// An authenticated client may stay idle longer than that.
+	c := f.dial(t, nil)
+	time.Sleep(400 * time.Millisecond)
+	if _, err := c.Eval(context.Background(), "1"); err != nil {
+		t.Fatalf("idle authenticated client: %v", err)
 	}
 }

@@ -31,6 +31,9 @@ type Server struct {
 	MaxFrame int
 	// Name is reported to clients (default "phoenix").
 	Name string
+	// InitTimeout is how long a new connection may take to send
+	// "initialize" (default 10 s).
+	InitTimeout time.Duration
 	// NotifyQueue bounds the notifications queued for one slow client
 	// (default 1024); beyond it they are dropped, with a warning.
 	NotifyQueue int
@@ -52,6 +55,13 @@ func (s *Server) log() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
+}
+
+func (s *Server) initTimeout() time.Duration {
+	if s.InitTimeout > 0 {
+		return s.InitTimeout
+	}
+	return 10 * time.Second
 }
 
 func (s *Server) maxFrame() int {
@@ -164,6 +174,8 @@ func (c *conn) serve() {
 	c.srv.mu.Lock()
 	ctx := c.srv.ctx
 	c.srv.mu.Unlock()
+	// A client has InitTimeout to authenticate; then it may stay idle.
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.initTimeout()))
 	for {
 		frame, err := readFrame(r, c.srv.maxFrame())
 		if err != nil {
@@ -204,6 +216,7 @@ func (c *conn) serve() {
 				c.linger()
 				return
 			}
+			c.nc.SetReadDeadline(time.Time{})
 			continue
 		}
 		c.handle(ctx, m, log)
@@ -238,8 +251,13 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 	if name == "" {
 		name = "phoenix"
 	}
-	c.reply(m, &InitializeResult{ProtocolVersion: ProtocolVersion, Server: name, Image: c.srv.Backend.Image(), Methods: methodNames()}, nil)
+	// Subscribe before answering, so that the client sees every
+	// notification after its initialize; hold the writer so that none
+	// comes before the answer.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.startNotifications(log)
+	c.writeLocked(c.response(m, &InitializeResult{ProtocolVersion: ProtocolVersion, Server: name, Image: c.srv.Backend.Image(), Methods: methodNames()}, nil))
 	return true
 }
 
@@ -405,6 +423,11 @@ func decodeParams(m *Message, p any) error {
 
 // reply sends the response to request m.
 func (c *conn) reply(m *Message, res any, err error) {
+	c.send(c.response(m, res, err))
+}
+
+// response is the response to request m.
+func (c *conn) response(m *Message, res any, err error) *Message {
 	out := &Message{ID: m.ID}
 	if err != nil {
 		var e *Error
@@ -420,7 +443,7 @@ func (c *conn) reply(m *Message, res any, err error) {
 			out.Result = b
 		}
 	}
-	c.send(out)
+	return out
 }
 
 // send writes m after the notifications queued before it.
