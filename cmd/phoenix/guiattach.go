@@ -151,6 +151,9 @@ func (u *attachedGUI) notify(n remote.Notification) {
 			u.eval.transcript(t.Text)
 		}
 	case remote.NotifyChanged:
+		if u.image != nil {
+			u.image.Changed()
+		}
 		u.changed.Store(true)
 		u.invalidate()
 	}
@@ -225,12 +228,30 @@ type remoteImage struct {
 	invalidate func()
 
 	mu        sync.Mutex
-	globals   *answer[[]browser.ObjectRef]
-	children  map[browser.ObjectRef]*answer[[]browser.ObjectRef]
-	describes map[browser.ObjectRef]*answer[browser.ObjectView]
-	accepts   map[acceptKey]*answer[struct{}]
+	gen       uint64 // counts the image's changes (Changed)
+	globals   *rAnswer[[]browser.ObjectRef]
+	children  map[browser.ObjectRef]*rAnswer[[]browser.ObjectRef]
+	describes map[browser.ObjectRef]*rAnswer[browser.ObjectView]
+	accepts   map[acceptKey]*rAnswer[struct{}]
 	objects   int
 	counted   bool
+}
+
+// rAnswer is an answer and the image's generation when it was asked.
+type rAnswer[T any] struct {
+	done bool
+	val  T
+	err  error
+	gen  uint64
+}
+
+// Changed says that the image changed: answers to questions asked
+// before are stale, and asking again asks the server again. (Another
+// client may commit while a question is in flight.)
+func (r *remoteImage) Changed() {
+	r.mu.Lock()
+	r.gen++
+	r.mu.Unlock()
 }
 
 var _ browser.Image = (*remoteImage)(nil)
@@ -246,17 +267,21 @@ func (r *remoteImage) Objects() int {
 }
 
 // remoteAsk returns the answer in *slot, or starts run to fill it and
-// returns ErrPending. r.mu is held by the caller.
-func remoteAsk[T any](r *remoteImage, slot **answer[T], run func() (T, error)) (T, error) {
+// returns ErrPending. A question's answer that predates a change of the
+// image is dropped and the question asked again, unless it is a change
+// itself (change). r.mu is held by the caller.
+func remoteAsk[T any](r *remoteImage, slot **rAnswer[T], change bool, run func() (T, error)) (T, error) {
 	var zero T
 	if ans := *slot; ans != nil {
 		if !ans.done {
 			return zero, browser.ErrPending
 		}
 		*slot = nil
-		return ans.val, ans.err
+		if change || ans.gen == r.gen {
+			return ans.val, ans.err
+		}
 	}
-	ans := &answer[T]{}
+	ans := &rAnswer[T]{gen: r.gen}
 	*slot = ans
 	go func() {
 		val, err := run()
@@ -268,12 +293,12 @@ func remoteAsk[T any](r *remoteImage, slot **answer[T], run func() (T, error)) (
 	return zero, browser.ErrPending
 }
 
-func remoteKeyed[K comparable, T any](r *remoteImage, m *map[K]*answer[T], k K, run func() (T, error)) (T, error) {
+func remoteKeyed[K comparable, T any](r *remoteImage, m *map[K]*rAnswer[T], k K, change bool, run func() (T, error)) (T, error) {
 	if *m == nil {
-		*m = map[K]*answer[T]{}
+		*m = map[K]*rAnswer[T]{}
 	}
 	slot := (*m)[k]
-	val, err := remoteAsk(r, &slot, run)
+	val, err := remoteAsk(r, &slot, change, run)
 	if slot == nil {
 		delete(*m, k)
 	} else {
@@ -312,7 +337,7 @@ func browserRefs(os []remote.ObjectRef) []browser.ObjectRef {
 func (r *remoteImage) Globals() ([]browser.ObjectRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return remoteAsk(r, &r.globals, func() ([]browser.ObjectRef, error) {
+	return remoteAsk(r, &r.globals, false, func() ([]browser.ObjectRef, error) {
 		res, err := r.c.Browse(context.Background(), "")
 		if err != nil {
 			return nil, err
@@ -328,7 +353,7 @@ func (r *remoteImage) Globals() ([]browser.ObjectRef, error) {
 func (r *remoteImage) Children(ref browser.ObjectRef) ([]browser.ObjectRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return remoteKeyed(r, &r.children, ref, func() ([]browser.ObjectRef, error) {
+	return remoteKeyed(r, &r.children, ref, false, func() ([]browser.ObjectRef, error) {
 		res, err := r.c.Browse(context.Background(), remotePath(ref))
 		if err != nil {
 			return nil, err
@@ -341,7 +366,7 @@ func (r *remoteImage) Children(ref browser.ObjectRef) ([]browser.ObjectRef, erro
 func (r *remoteImage) Describe(ref browser.ObjectRef) (browser.ObjectView, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return remoteKeyed(r, &r.describes, ref, func() (browser.ObjectView, error) {
+	return remoteKeyed(r, &r.describes, ref, false, func() (browser.ObjectView, error) {
 		m, err := r.c.Mirror(context.Background(), remotePath(ref))
 		if err != nil {
 			return browser.ObjectView{}, err
@@ -373,7 +398,7 @@ func (r *remoteImage) Describe(ref browser.ObjectRef) (browser.ObjectView, error
 func (r *remoteImage) Accept(ref browser.ObjectRef, selector, source string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, err := remoteKeyed(r, &r.accepts, acceptKey{ref, selector, source}, func() (struct{}, error) {
+	_, err := remoteKeyed(r, &r.accepts, acceptKey{ref, selector, source}, true, func() (struct{}, error) {
 		_, err := r.c.Define(context.Background(), remotePath(ref), selector, source)
 		return struct{}{}, asVMError(err)
 	})
