@@ -25,7 +25,8 @@ func attachCmd(g *globals) *cobra.Command {
 		Long: `Connect to 'phoenix serve' at ADDR (host:port) with the token in
 --token-file (which must have mode 0600) and run a repl on the remote image:
 each input is one transaction there, tried as an expression first, like
-'phoenix repl'. What image code prints (on any client) is shown as it comes.
+'phoenix repl'. What image code prints (on any client) is shown as it comes;
+Ctrl-C interrupts a running evaluation on the server, which rolls back.
 With --eval, evaluate CODE once, print the result's printString and exit; on
 an error the error and its traceback go to stderr and the exit status is 1,
 as with 'phoenix eval'. Use --eval - to read CODE from standard input.`,
@@ -112,7 +113,7 @@ func runRemoteRepl(ctx context.Context, c *remote.Client, addr string) error {
 		fmt.Printf("Phoenix on %s (%s, remote). Each input is one transaction; Ctrl-D leaves.\n", c.Server.Image, addr)
 	}
 	lines := newLineReader(rl)
-	signal.Reset(os.Interrupt) // Ctrl-C stops waiting for an evaluation, below
+	signal.Reset(os.Interrupt) // Ctrl-C interrupts a running evaluation, below
 	var buf []string
 	for {
 		prompt := "phoenix> "
@@ -161,7 +162,7 @@ func runRemoteRepl(ctx context.Context, c *remote.Client, addr string) error {
 		buf = nil
 		switch {
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintln(os.Stderr, "interrupted: no longer waiting (the server ends the evaluation when it finishes or its budget runs out)")
+			fmt.Fprintln(os.Stderr, "Interrupted: evaluation interrupted and rolled back")
 		case err != nil:
 			if !printRemoteError(err) {
 				return err // the connection is gone

@@ -422,9 +422,8 @@ func asVMError(err error) error {
 // remoteEvaluator implements workspace.Evaluator over a client: do-it and
 // print-it are remote evaluations (one transaction each on the server).
 // What the image prints while an evaluation runs is its Transcript (on a
-// shared server that may include another client's output). Stop stops
-// waiting; the server ends the evaluation when it finishes or its budget
-// runs out.
+// shared server that may include another client's output). Stop cancels
+// the request: the server interrupts the evaluation, which rolls back.
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
@@ -471,7 +470,7 @@ func (e *remoteEvaluator) Eval(src string) (workspace.EvalResult, error) {
 		case err == nil:
 			r.Values = res.Values
 		case errors.Is(err, context.Canceled):
-			r.Error = "Interrupted: stopped waiting (the server ends the evaluation when it finishes or its budget runs out)"
+			r.Error = "Interrupted: evaluation interrupted and rolled back"
 		default:
 			r.Error = err.Error()
 			var re *remote.Error

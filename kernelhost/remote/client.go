@@ -137,7 +137,9 @@ func (c *Client) read() {
 }
 
 // Call sends a request and decodes its result into result (if not nil).
-// An error response is returned as a *Error.
+// An error response is returned as a *Error. When ctx ends first, Call
+// tells the server to cancel the request (a running evaluation is
+// interrupted and rolls back) and returns ctx's error.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	raw, err := json.Marshal(params)
 	if err != nil {
@@ -181,8 +183,24 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		return nil
 	case <-ctx.Done():
 		c.forget(id)
+		c.notify(NotifyCancel, CancelParams{ID: json.RawMessage(id)})
 		return ctx.Err()
 	}
+}
+
+// notify sends a notification; errors are the connection's (Err).
+func (c *Client) notify(method string, params any) {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return
+	}
+	b, err := Encode(&Message{Method: method, Params: raw})
+	if err != nil {
+		return
+	}
+	c.wmu.Lock()
+	c.nc.Write(b)
+	c.wmu.Unlock()
 }
 
 func (c *Client) forget(id string) {

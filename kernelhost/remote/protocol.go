@@ -32,8 +32,9 @@ const (
 	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
 	MethodReject     = "approvals.reject"  // DecideParams → Approval
 
-	NotifyTranscript = "transcript" // TranscriptParams: what image code printed
-	NotifyChanged    = "changed"    // ChangedParams: a transaction committed
+	NotifyCancel     = "$/cancelRequest" // CancelParams, from the client: stop a request (as in LSP)
+	NotifyTranscript = "transcript"      // TranscriptParams: what image code printed
+	NotifyChanged    = "changed"         // ChangedParams: a transaction committed
 )
 
 // JSON-RPC 2.0 error codes: the standard ones, then Phoenix's (in the
@@ -332,6 +333,13 @@ type Approval struct {
 type DecideParams struct {
 	ID   string `json:"id"`
 	Note string `json:"note,omitempty"`
+}
+
+// CancelParams names the request a client no longer waits for. A running
+// evaluation is interrupted (and rolls back); its response still comes,
+// as an Interrupted evaluation error.
+type CancelParams struct {
+	ID json.RawMessage `json:"id"`
 }
 
 // TranscriptParams is text image code printed (print, Transcript).

@@ -662,3 +662,44 @@ func TestSilentClientIsDroppedBeforeInitialize(t *testing.T) {
 		t.Fatalf("idle authenticated client: %v", err)
 	}
 }
+
+func TestCancelInterruptsARunningEvaluation(t *testing.T) {
+	f := serve(t, options{})
+	c := f.dial(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Eval(ctx, "Account.balance = 1; while true do end")
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the loop is running
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: %v", err)
+	}
+	// The server interrupted it: the connection answers the next request
+	// at once, and the interrupted transaction left nothing behind.
+	start := time.Now()
+	res, err := c.Eval(context.Background(), "Account.balance")
+	if err != nil || res.Values[0] != "10" {
+		t.Fatalf("after cancel: %v %v", res, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the next request waited %v: the evaluation was not interrupted", d)
+	}
+}
+
+func TestClientGoingAwayInterruptsItsEvaluation(t *testing.T) {
+	f := serve(t, options{})
+	r := f.raw(t)
+	r.init()
+	r.send(`{"jsonrpc":"2.0","id":1,"method":"eval","params":{"code":"Account.balance = 2; while true do end"}}`)
+	time.Sleep(200 * time.Millisecond)
+	r.nc.Close()
+	c := f.dial(t, nil)
+	start := time.Now()
+	res, err := c.Eval(context.Background(), "Account.balance")
+	if err != nil || res.Values[0] != "10" || time.Since(start) > 5*time.Second {
+		t.Fatalf("after the client left: %v %v after %v", res, err, time.Since(start))
+	}
+}

@@ -147,11 +147,13 @@ type conn struct {
 	nc     net.Conn
 	remote string
 
-	wmu    sync.Mutex // serialises frames written
-	authed bool
-	qmu    sync.Mutex
-	queue  []Notification // notifications not yet written
-	done   chan struct{}  // closed when the connection ends
+	wmu      sync.Mutex // serialises frames written
+	authed   bool
+	rmu      sync.Mutex
+	inflight map[string]*request // by id: queued or running
+	qmu      sync.Mutex
+	queue    []Notification // notifications not yet written
+	done     chan struct{}  // closed when the connection ends
 }
 
 func (c *conn) serve() {
@@ -174,6 +176,18 @@ func (c *conn) serve() {
 	c.srv.mu.Lock()
 	ctx := c.srv.ctx
 	c.srv.mu.Unlock()
+	// The connection's requests end with it: a client that goes away
+	// interrupts its running evaluation.
+	connCtx, cancelConn := context.WithCancel(ctx)
+	var reqs chan *request
+	var workerDone chan struct{}
+	defer func() {
+		cancelConn()
+		if reqs != nil {
+			close(reqs)
+			<-workerDone
+		}
+	}()
 	// A client has InitTimeout to authenticate; then it may stay idle.
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.initTimeout()))
 	for {
@@ -208,8 +222,15 @@ func (c *conn) serve() {
 			}
 			continue
 		}
+		if m.IsNotification() && m.Method == NotifyCancel && c.authed {
+			var p CancelParams
+			if json.Unmarshal(m.Params, &p) == nil {
+				c.cancelRequest(p.ID)
+			}
+			continue
+		}
 		if !m.IsRequest() {
-			continue // notifications and responses from clients mean nothing yet
+			continue // other notifications and responses from clients mean nothing yet
 		}
 		if !c.authed {
 			if !c.initialize(ctx, m, log) {
@@ -217,9 +238,61 @@ func (c *conn) serve() {
 				return
 			}
 			c.nc.SetReadDeadline(time.Time{})
+			reqs = make(chan *request, 64)
+			workerDone = make(chan struct{})
+			go c.work(reqs, workerDone, log)
 			continue
 		}
-		c.handle(ctx, m, log)
+		rctx, cancel := context.WithCancel(connCtx)
+		r := &request{m: m, ctx: rctx, cancel: cancel}
+		c.track(r)
+		reqs <- r
+	}
+}
+
+// request is a request of an authenticated client, queued or running.
+type request struct {
+	m      *Message
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// work handles the connection's requests in order, while serve goes on
+// reading (so that a cancellation or the client's going away reaches a
+// running request).
+func (c *conn) work(reqs <-chan *request, done chan<- struct{}, log *slog.Logger) {
+	defer close(done)
+	for r := range reqs {
+		c.handle(r.ctx, r.m, log)
+		r.cancel()
+		c.untrack(r)
+	}
+}
+
+func (c *conn) track(r *request) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.inflight == nil {
+		c.inflight = map[string]*request{}
+	}
+	c.inflight[string(r.m.ID)] = r
+}
+
+func (c *conn) untrack(r *request) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.inflight[string(r.m.ID)] == r {
+		delete(c.inflight, string(r.m.ID))
+	}
+}
+
+// cancelRequest cancels the request with id, queued or running: a running
+// evaluation is interrupted and rolls back.
+func (c *conn) cancelRequest(id json.RawMessage) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if r := c.inflight[string(bytes.TrimSpace(id))]; r != nil {
+		r.cancel()
 	}
 }
 
