@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,4 +174,41 @@ func TestAttachRefusesWrongTokenAndOpenTokenFiles(t *testing.T) {
 		t.Fatalf("attach to an --allow-remote server: %q %v %s", out, err, stderr)
 	}
 	srv.stop(t)
+}
+
+func TestAttachReplCtrlCInterruptsTheRemoteEvaluation(t *testing.T) {
+	home := t.TempDir()
+	img := newImage(t, home, "served.image")
+	tok := filepath.Join(home, "token")
+	srv := startServe(t, home, img, tok)
+	repl := phoenixCmd(home, "attach", srv.addr, "--token-file", tok)
+	in, err := repl.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb stringsBuilder
+	repl.Stdout, repl.Stderr = &out, &errb
+	if err := repl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(in, "Lobby.looped = true; while true do end\n")
+	time.Sleep(time.Second) // the loop runs on the server
+	repl.Process.Signal(os.Interrupt)
+	io.WriteString(in, "Lobby.after = 1; return 'still here'\n")
+	in.Close()
+	done := make(chan error, 1)
+	go func() { done <- repl.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(errb.String(), "Interrupted") || strings.TrimSpace(out.String()) != "still here" {
+			t.Fatalf("attach repl: %v, stdout %q, stderr %q", err, out.String(), errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		repl.Process.Kill()
+		t.Fatalf("attach repl did not finish: stdout %q stderr %q", out.String(), errb.String())
+	}
+	srv.stop(t)
+	if got := mustEval(t, home, img, "tostring(Lobby.looped) .. ' ' .. tostring(Lobby.after)"); got != "nil 1" {
+		t.Fatalf("after the interrupt: %q", got)
+	}
 }
