@@ -193,6 +193,8 @@ func TestAnchors(t *testing.T) {
 		"browser frame, 100k objects":       {"not run", "< 4 ms", "not run (BenchmarkBrowserFrame100k)"},
 		"browser scroll heap, 100k":         {"not run", "-", "not run (BenchmarkBrowserScroll100k)"},
 		"launch to first frame, 1M objects": {"not run", "< 1000 ms", "not run (BenchmarkGUIFirstFrame1M)"},
+		// and the remote protocol's
+		"remote eval round trip, loopback": {"not run", "< 1 ms", "not run (BenchmarkRemoteEvalLoopback)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
@@ -359,5 +361,21 @@ BenchmarkGUIFirstFrame1M-2    	       3	1024510170 ns/op	       118.2 reported-m
 		if r.Inputs != w.inputs || r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
 			t.Errorf("%s: got %q %q %q %q, want %q %q %q %q", label, r.Inputs, r.Value, r.Target, r.Verdict, w.inputs, w.value, w.target, w.verdict)
 		}
+	}
+}
+
+func TestRemoteAnchor(t *testing.T) {
+	in := "pkg: github.com/phoenix-image/phoenix/kernelhost/remote\n" +
+		"BenchmarkRemoteEvalLoopback-2   23642   51295 ns/op   38465 B/op   141 allocs/op\n" +
+		"BenchmarkRemoteEvalLoopback-2   23410   47688 ns/op   38462 B/op   141 allocs/op\n" +
+		"BenchmarkRemoteEvalLoopback-2   22725 1953095 ns/op   38462 B/op   141 allocs/op\n"
+	r := anchorsByLabel(Anchors(summarise(t, in)))["remote eval round trip, loopback"]
+	if r.Value != "0.051 ms" || r.Verdict != "PASS" || r.Inputs != "RemoteEvalLoopback" {
+		t.Fatalf("row: %+v", r)
+	}
+	slow := strings.ReplaceAll(in, " 51295 ns/op", "1500000 ns/op")
+	slow = strings.ReplaceAll(slow, " 47688 ns/op", "1400000 ns/op")
+	if r := anchorsByLabel(Anchors(summarise(t, slow)))["remote eval round trip, loopback"]; !strings.HasPrefix(r.Verdict, "MISS") {
+		t.Fatalf("slow row: %+v", r)
 	}
 }
