@@ -41,7 +41,7 @@ test: build vet
 bench: build
 	@mkdir -p $(OUT)
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -timeout 120m \
-	  ./vm/ ./image/ ./sandbox/ ./browser/ ./tests/ 2>&1 | tee $(OUT)/bench.txt
+	  ./vm/ ./image/ ./sandbox/ ./browser/ ./agent/ ./kernelhost/remote/ ./tests/ 2>&1 | tee $(OUT)/bench.txt
 	$(GO) run ./tests/benchreport < $(OUT)/bench.txt
 
 # Longer fuzzing of the decoders (CI runs only the committed seed corpora).
@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime 60s ./image/
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./image/exportfmt/
 	$(GO) test -run '^$$' -fuzz FuzzFuncs -fuzztime 60s ./vm/luasrc/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./kernelhost/remote/
 
 clean:
 	rm -rf bin $(OUT)

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
@@ -24,32 +23,7 @@ func DecodeApproval(a *image.Approval) ProposalRecord {
 // VM's goroutine), marks the approval approved by by and audits both. It
 // is what `phoenix approvals approve` and the GUI's approvals pane do.
 func ApproveQueued(ctx context.Context, v *vm.VM, j Journal, id, by, note string) (*image.Approval, error) {
-	a, err := j.GetApproval(id)
-	if err != nil {
-		return nil, err
-	}
-	if a.Status != image.ApprovalPending {
-		return nil, fmt.Errorf("approval %s is %s, not pending", a.ID, a.Status)
-	}
-	rec := DecodeApproval(a)
-	target := v.Global(rec.Proposal.Target)
-	if target == nil {
-		return nil, fmt.Errorf("approval %s: the image has no object %s any more", a.ID, rec.Proposal.Target)
-	}
-	subject := rec.Proposal.Target + ">>" + rec.Proposal.Selector
-	err = v.Do(ctx, vm.TxOptions{Author: vm.AuthorAgent}, func() error {
-		return Install(v, target, &rec.Proposal, by, "approval "+a.ID+suffix(note))
-	})
-	if err != nil {
-		return nil, err
-	}
-	a, err = j.DecideApproval(a.ID, image.ApprovalApproved, by, note)
-	if err != nil {
-		return nil, err
-	}
-	j.AppendAudit("approval", "human", subject, map[string]any{"approval": a.ID, "approved": true, "note": note})
-	j.AppendAudit("install", "agent", subject, map[string]any{"approval": a.ID, "approvedBy": by})
-	return a, nil
+	return PickQueued(ctx, v, j, id, 0, by, note)
 }
 
 // RejectQueued rejects the pending approval id and audits it.
@@ -59,5 +33,8 @@ func RejectQueued(j Journal, id, by, note string) (*image.Approval, error) {
 		return nil, err
 	}
 	j.AppendAudit("approval", "human", a.Object+">>"+a.Selector, map[string]any{"approval": a.ID, "approved": false, "note": note})
+	if rec := DecodeApproval(a); len(rec.Alternatives) > 0 {
+		RecordChoice(j, a.ID, &rec.Proposal, rec.Alternatives, -1) // none of them (preferences.go)
+	}
 	return a, nil
 }

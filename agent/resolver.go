@@ -70,6 +70,10 @@ type ProposalRecord struct {
 	Sandbox  *sandbox.Result `json:"sandbox"`
 	Decision string          `json:"decision"`
 	Call     string          `json:"call"`
+	// Alternatives the person asked for (preferences.go); Picked is the
+	// one approved (0: the proposal itself).
+	Alternatives []Alternative `json:"alternatives,omitempty"`
+	Picked       int           `json:"picked,omitempty"`
 }
 
 // Resolve handles one message not understood, inside the evaluation's
@@ -87,6 +91,7 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 	}
 	call, callOK := reproduceCall(v, req)
 	ctxText := describeContext(v, target, req, call)
+	ctxText += preferencesSection(r.preferenceStore(), tname) // "The person's preferences" (preferences.go)
 	msgs := []openai.ChatCompletionMessage{
 		{Role: openai.ChatMessageRoleSystem, Content: systemPrompt},
 		{Role: openai.ChatMessageRoleUser, Content: ctxText},
@@ -178,7 +183,8 @@ func (r *Resolver) Consider(ctx context.Context, v *vm.VM, target *vm.Object, p 
 			}
 			return false, fmt.Sprintf("the proposal waits for a person's approval as %s (%s); see phoenix approvals show %s", a.ID, d.Reason, a.ID)
 		}
-		ok, why, err := r.Approver.Approve(ctx, p, res, d)
+		ok, why, picked, pres, err := r.askPerson(ctx, v, target, p, res, d, call)
+		p, res = picked, pres
 		if err != nil {
 			return false, "asking for approval failed: " + err.Error()
 		}

@@ -24,6 +24,9 @@ type Options struct {
 	Create bool
 	// ReadOnly opens the store without writing (info, verify).
 	ReadOnly bool
+	// OnCommit, if set, is called on the VM's goroutine after each
+	// transaction's batch is durably committed (change notifications).
+	OnCommit func(*vm.Batch)
 }
 
 // Session is an open image and the VM running on it.
@@ -99,7 +102,26 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 }
 
 func vmOptions(im *image.Image, opts Options) vm.Options {
-	return vm.Options{Store: im, Transcript: opts.Transcript, Budget: opts.Budget, Logger: opts.Logger}
+	var store vm.Store = im
+	if opts.OnCommit != nil {
+		store = observedImage{im, opts.OnCommit}
+	}
+	return vm.Options{Store: store, Transcript: opts.Transcript, Budget: opts.Budget, Logger: opts.Logger}
+}
+
+// observedImage is the image with a hook after each commit; embedding keeps
+// the image's other methods (TraitUsers) visible through vm.VM.Store.
+type observedImage struct {
+	*image.Image
+	onCommit func(*vm.Batch)
+}
+
+func (o observedImage) Commit(b *vm.Batch) error {
+	if err := o.Image.Commit(b); err != nil {
+		return err
+	}
+	o.onCommit(b)
+	return nil
 }
 
 // Close stops the VM and closes the image.

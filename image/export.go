@@ -244,7 +244,7 @@ func Import(r io.Reader, destPath string, progress func(done, total int64)) (sum
 }
 
 func knownKey(k []byte) bool {
-	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers, prefixAudit, prefixQueue} {
+	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers, prefixAudit, prefixQueue, prefixPrefs} {
 		if bytes.HasPrefix(k, p) {
 			return true
 		}

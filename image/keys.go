@@ -15,6 +15,7 @@ var (
 	prefixUsers   = []byte("u/")
 	prefixAudit   = []byte("a/")
 	prefixQueue   = []byte("q/")
+	prefixPrefs   = []byte("p/") // preferences (preferences.go)
 
 	keyFormat  = []byte("m/format")
 	keyNext    = []byte("m/next")
@@ -23,6 +24,7 @@ var (
 
 	keyAuditHead   = []byte("m/audit-head")
 	keyApprovalSeq = []byte("m/approval-seq")
+	keyPrefSeq     = []byte("m/pref-seq")
 )
 
 func recordKey(oid vm.OID) []byte {

@@ -119,7 +119,7 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				if len(v) != auditHeadLen {
 					rep.add(0, "meta", "%s is %d bytes, want %d", k, len(v), auditHeadLen)
 				}
-			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated), bytes.Equal(k, keyApprovalSeq):
+			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated), bytes.Equal(k, keyApprovalSeq), bytes.Equal(k, keyPrefSeq):
 				if len(v) != 8 {
 					rep.add(0, "meta", "%s is %d bytes, want 8", k, len(v))
 				}
@@ -136,6 +136,10 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				rep.add(0, "approval queue", "malformed key %q", k)
 			} else if _, err := decodeApproval(id, v); err != nil {
 				rep.add(0, "approval queue", "%v", err)
+			}
+		case bytes.HasPrefix(k, prefixPrefs):
+			if _, err := decodePreference(k, v); err != nil {
+				rep.add(0, "preferences", "%v", err)
 			}
 		default:
 			rep.add(0, "", "key %q is in no known keyspace", k)

@@ -43,6 +43,8 @@ type ProposalView struct {
 	// Compared says whether Current and Replaces were looked up (a view
 	// made without the VM shows the plain source, no diff).
 	Compared bool
+	// Alternatives asked for so far (alternatives.go).
+	Alternatives []AlternativeView
 }
 
 // WithCurrent fills in the method p would replace from v's image. It runs
@@ -114,10 +116,13 @@ type AsyncQueue struct {
 	Go         func(func(*vm.VM)) bool // queues work on the VM's goroutine; false once closed
 	Journal    QueueJournal
 	Invalidate func()
+	// Resolver asks for alternatives (nil: none can be asked for).
+	Resolver *agent.Resolver
 
 	mu   sync.Mutex
 	list *result[[]ProposalView]
 	ops  map[string]*result[struct{}]
+	alts map[string]*result[[]AlternativeView]
 }
 
 type result[T any] struct {
@@ -168,7 +173,9 @@ func (q *AsyncQueue) List() ([]ProposalView, error) {
 		var out []ProposalView
 		for _, a := range as {
 			rec := agent.DecodeApproval(a)
-			out = append(out, ViewOf(a.ID, &rec.Proposal, rec.Sandbox, rec.Decision).WithCurrent(v))
+			view := ViewOf(a.ID, &rec.Proposal, rec.Sandbox, rec.Decision).WithCurrent(v)
+			view.Alternatives = alternativeViews(&rec.Proposal, rec.Alternatives)
+			out = append(out, view)
 		}
 		return out, nil
 	})
@@ -209,7 +216,7 @@ func (q *AsyncQueue) Reject(id string) error {
 // Approvals is the approvals pane: the proposal the agent is asking about
 // now (through Approver, while an evaluation waits), with Approve and
 // Reject, and the image's queue of pending approvals, each with Approve
-// and Reject. Showing alternatives and rating proposals are issue 5's.
+// and Reject; under each, Show alternatives and a rating (alternatives.go).
 type Approvals struct {
 	Queue ApprovalQueue // nil: no queue
 	// Invalidate wakes the window when the agent asks.
@@ -219,9 +226,18 @@ type Approvals struct {
 	RejectButton  widget.Clickable
 	List          widget.List
 
-	mu    sync.Mutex
-	live  *ProposalView
-	reply chan bool
+	mu          sync.Mutex
+	live        *ProposalView
+	reply       chan agent.Choice
+	more        chan int // asks the waiting live proposal for alternatives
+	liveErr     string
+	liveDone    int // alternatives answers for the live proposal
+	liveSeen    int
+	liveGen     int // live proposals asked about
+	liveGenSeen int
+
+	prefs map[string]*prefState // by approval id, "" the live proposal
+	pref  *prefOp
 
 	pending []ProposalView
 	loaded  bool
@@ -257,27 +273,8 @@ func (p paneApprover) Approve(ctx context.Context, prop *agent.Proposal, r *sand
 // Ask shows p as the live proposal and blocks until a person approves or
 // rejects it, or ctx is done. It is called on the VM's goroutine.
 func (a *Approvals) Ask(ctx context.Context, p ProposalView) (bool, string, error) {
-	ch := make(chan bool, 1)
-	a.mu.Lock()
-	if a.live != nil {
-		a.mu.Unlock()
-		return false, "", errors.New("another proposal is waiting for approval")
-	}
-	a.live, a.reply = &p, ch
-	a.mu.Unlock()
-	a.invalidate()
-	select {
-	case ok := <-ch:
-		return ok, "in the GUI", nil
-	case <-ctx.Done():
-		a.mu.Lock()
-		if a.reply == ch {
-			a.live, a.reply = nil, nil
-		}
-		a.mu.Unlock()
-		a.invalidate()
-		return false, "", ctx.Err()
-	}
+	c, err := a.choose(ctx, p, nil)
+	return c.Approved, c.Note, err
 }
 
 // Live returns the proposal being asked about now, if any.
@@ -291,17 +288,26 @@ func (a *Approvals) Live() (ProposalView, bool) {
 }
 
 // Decide answers the live proposal; it does nothing if none waits.
-func (a *Approvals) Decide(approved bool) {
+func (a *Approvals) Decide(approved bool) { a.answer(agent.Choice{Approved: approved}) }
+
+// answer gives c, with the live proposal's rating, to the waiting agent.
+func (a *Approvals) answer(c agent.Choice) {
+	if st := a.prefs[""]; st != nil && st.score != 0 {
+		c.Score, c.Comment = st.score, strings.TrimSpace(st.comment.Text())
+	}
 	a.mu.Lock()
 	if a.live == nil {
 		a.mu.Unlock()
 		return
 	}
-	a.reply <- approved
-	a.live, a.reply = nil, nil
+	a.reply <- c
+	a.live, a.reply, a.more = nil, nil, nil
 	a.status = "rejected"
-	if approved {
+	if c.Approved {
 		a.status = "approved"
+		if c.Pick > 0 {
+			a.status += " " + altName(c.Pick)
+		}
 	}
 	a.mu.Unlock()
 	a.invalidate()
@@ -361,6 +367,7 @@ func (a *Approvals) runOp() {
 
 func (a *Approvals) load() {
 	a.runOp()
+	a.runPrefOp()
 	if a.loaded || a.Queue == nil {
 		return
 	}
@@ -390,6 +397,7 @@ func (a *Approvals) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 	if a.RejectButton.Clicked(gtx) {
 		a.Decide(false)
 	}
+	a.preferenceClicks(gtx)
 	for id, b := range a.buttons {
 		if b[0].Clicked(gtx) {
 			a.ApproveQueued(id)
@@ -409,6 +417,7 @@ func (a *Approvals) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 		items = append(items, func(gtx layout.Context) layout.Dimensions {
 			return a.proposal(gtx, th, live, liveBg, liveRim, "The agent asks: install "+live.Title()+"?", &a.ApproveButton, &a.RejectButton, "Approve", "Reject")
 		})
+		items = append(items, a.preferenceItems(th, "", live.Alternatives)...)
 	}
 	head := fmt.Sprintf("Pending approvals (%d)", len(a.pending))
 	if !a.loaded && a.Queue != nil {
@@ -424,6 +433,11 @@ func (a *Approvals) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 		items = append(items, func(gtx layout.Context) layout.Dimensions {
 			return a.proposal(gtx, th, p, queueBg, queueRm, p.ID+": "+p.Title(), &b[0], &b[1], "Approve "+p.ID, "Reject "+p.ID)
 		})
+		alts := a.prefFor(p.ID).alts
+		if len(alts) == 0 {
+			alts = p.Alternatives
+		}
+		items = append(items, a.preferenceItems(th, p.ID, alts)...)
 	}
 	if a.status != "" {
 		items = append(items, material.Body2(th, a.status).Layout)

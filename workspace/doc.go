@@ -32,7 +32,11 @@
 // Approvals shows the proposal the agent asks about (its Approver blocks
 // the same way) and the image's queue of pending approvals through the
 // ApprovalQueue boundary (AsyncQueue runs agent.ApproveQueued on the VM's
-// goroutine). Showing alternatives and rating proposals are issue 5's.
+// goroutine). Under each proposal, "Show alternatives" lists the agent's
+// alternatives with diffs and sandbox results, each with Pick, and a
+// rating row (Rate 1..5, a comment) keeps the person's preferences
+// (alternatives.go; PreferenceQueue for the queue, agent.Chooser for the
+// live proposal).
 //
 // workspace may import vm, browser, agent, image, sandbox, gioui.org and
 // the standard library (bootstrap and agent/llmtest only in tests).

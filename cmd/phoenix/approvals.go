@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +17,12 @@ func approvalsCmd(g *globals) *cobra.Command {
 		Long: `Proposals that the policy does not let the agent install by itself wait in
 the image's approval queue: a change to a core object, a risky change, or any
 change when no person was at a terminal to ask. Approving installs the
-method (with the agent's provenance) as one transaction.`,
+method (with the agent's provenance) as one transaction.
+
+Not happy with a proposal? "alternatives" asks the LLM for other versions
+(each validated in the sandbox), "pick" installs the one you prefer, and
+"rate" scores a proposal from 1 to 5 with a comment. Your choices and
+ratings are kept in the image and the agent reads them in later prompts.`,
 	}
 	var all bool
 	list := &cobra.Command{
@@ -34,7 +40,11 @@ method (with the agent's provenance) as one transaction.`,
 			}
 			for _, a := range as {
 				rec := decodeRecord(a)
-				fmt.Printf("%-6s %-9s %s>>%s  %s  %s\n", a.ID, a.Status, a.Object, a.Selector, a.Created.Local().Format("2006-01-02 15:04"), rec.Decision)
+				more := ""
+				if n := len(rec.Alternatives); n > 0 {
+					more = fmt.Sprintf(" (+%d alternatives)", n)
+				}
+				fmt.Printf("%-6s %-9s %s>>%s%s  %s  %s\n", a.ID, a.Status, a.Object, a.Selector, more, a.Created.Local().Format("2006-01-02 15:04"), rec.Decision)
 			}
 			if len(as) == 0 {
 				fmt.Println("no approvals waiting")
@@ -70,6 +80,7 @@ method (with the agent's provenance) as one transaction.`,
 					fmt.Printf("  %-5s %s %s\n", t.Status, t.Name, t.Message)
 				}
 			}
+			showAlternatives(os.Stdout, rec)
 			return nil
 		}),
 	}
@@ -109,6 +120,7 @@ method (with the agent's provenance) as one transaction.`,
 	}
 	reject.Flags().StringVar(&note, "note", "", "why (kept in the queue and the audit log)")
 	cmd.AddCommand(list, show, approve, reject)
+	cmd.AddCommand(preferenceCmds(g)...) // alternatives, pick, rate (preferences.go)
 	return cmd
 }
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/kernelhost/qemu"
+	"github.com/phoenix-image/phoenix/kernelhost/remote"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -131,11 +129,14 @@ there unless the image's policy allows the in-process validator
 				if tokenFile == "" {
 					tokenFile = filepath.Join(g.imagePath(), "remote.token")
 				}
-				tok, err := ensureToken(tokenFile)
+				tok, created, err := remote.EnsureToken(tokenFile)
 				if err != nil {
-					return err
+					return fmt.Errorf("boot: %w", err)
 				}
-				files["token"] = tok
+				if created {
+					fmt.Fprintf(os.Stderr, "phoenix: wrote a new token to %s (mode 0600)\n", tokenFile)
+				}
+				files["token"] = []byte(tok + "\n")
 				b.forwards = []qemu.Forward{{Host: net.JoinHostPort(host, port), GuestPort: p}}
 				cfg.Args = []string{"serve", "--addr", "0.0.0.0:" + port, "--allow-remote", "--token-file", kernelhost.MountPoint + "/token"}
 				cfg.Restart = true
@@ -279,34 +280,4 @@ func takeBack(ctx context.Context, path, disk string, log *slog.Logger) error {
 	}
 	os.Remove(filepath.Dir(disk)) // PATH/boot, if nothing else is in it
 	return nil
-}
-
-// ensureToken reads the token in path, or writes a fresh one there (mode
-// 0600) if there is none.
-func ensureToken(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("boot: token file %s has mode %v; it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
-		}
-		if strings.TrimSpace(string(data)) == "" {
-			return nil, fmt.Errorf("boot: token file %s is empty", path)
-		}
-		return data, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("boot: token file: %w", err)
-	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return nil, err
-	}
-	data = []byte(hex.EncodeToString(buf) + "\n")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("boot: token file: %w", err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return nil, fmt.Errorf("boot: token file: %w", err)
-	}
-	return data, nil
 }

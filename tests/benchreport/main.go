@@ -11,7 +11,8 @@
 //     (sends vs plain gopher-lua, commits vs raw Pebble, open + first
 //     evaluation at 10k and 1M objects, export/import throughput, the agent
 //     loop, the desktop's browser frame, scroll heap and launch to first
-//     frame), each with its target and a PASS/MISS verdict.
+//     frame, the remote eval round trip), each with its target and a
+//     PASS/MISS verdict.
 //
 // Missing benchmarks are reported as "not run". The exit status is 0 even
 // when an anchor is missed (this is a report, not a gate); it is 1 when stdin
@@ -480,6 +481,7 @@ func Anchors(sums []*Summary) []AnchorRow {
 
 	// Issue 4 of 5: booting under QEMU (TCG).
 	rows = append(rows, bootAnchors(sums)...)
+	rows = append(rows, remoteAnchors(sums)...)
 	return rows
 }
 
@@ -520,6 +522,22 @@ func bootAnchors(sums []*Summary) []AnchorRow {
 		art.Value, art.Verdict = "not run", notRun("BenchmarkBootArtifactCold", "BenchmarkBootArtifactWarm")
 	}
 	return []AnchorRow{phx, split, art}
+}
+
+// remoteAnchors are the remote protocol's (issue 5 of 5): one evaluation
+// of a trivial expression over loopback, target < 1 ms median.
+func remoteAnchors(sums []*Summary) []AnchorRow {
+	const name, limitMs = "BenchmarkRemoteEvalLoopback", 1.0
+	row := AnchorRow{Label: "remote eval round trip, loopback", Target: fmt.Sprintf("< %g ms", limitMs)}
+	if v, ok := nsop(find(sums, name)); ok {
+		ms := v / 1e6
+		row.Inputs = short(name)
+		row.Value = fmt.Sprintf("%.3f ms", ms)
+		row.Verdict = verdict(lt, ms, limitMs, " ms")
+	} else {
+		row.Value, row.Verdict = "not run", notRun(name)
+	}
+	return []AnchorRow{row}
 }
 
 // fmtDuration formats nanoseconds with a human unit.

@@ -197,6 +197,8 @@ func TestAnchors(t *testing.T) {
 		"boot to READY, phoenix part (PID 1 to READY)": {"not run", "< 300 ms", "not run (BenchmarkBootToReady)"},
 		"boot to READY, firmware / kernel / total":     {"not run", "-", "not run (BenchmarkBootToReady)"},
 		"boot artifact build, cold / warm":             {"not run", "-", "not run (BenchmarkBootArtifactCold, BenchmarkBootArtifactWarm)"},
+		// and the remote protocol's
+		"remote eval round trip, loopback": {"not run", "< 1 ms", "not run (BenchmarkRemoteEvalLoopback)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
@@ -385,5 +387,21 @@ BenchmarkBootArtifactWarm-2   	      18	  63852222 ns/op
 		if r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
 			t.Errorf("%s: got %q %q %q, want %q %q %q", label, r.Value, r.Target, r.Verdict, w.value, w.target, w.verdict)
 		}
+	}
+}
+
+func TestRemoteAnchor(t *testing.T) {
+	in := "pkg: github.com/phoenix-image/phoenix/kernelhost/remote\n" +
+		"BenchmarkRemoteEvalLoopback-2   23642   51295 ns/op   38465 B/op   141 allocs/op\n" +
+		"BenchmarkRemoteEvalLoopback-2   23410   47688 ns/op   38462 B/op   141 allocs/op\n" +
+		"BenchmarkRemoteEvalLoopback-2   22725 1953095 ns/op   38462 B/op   141 allocs/op\n"
+	r := anchorsByLabel(Anchors(summarise(t, in)))["remote eval round trip, loopback"]
+	if r.Value != "0.051 ms" || r.Verdict != "PASS" || r.Inputs != "RemoteEvalLoopback" {
+		t.Fatalf("row: %+v", r)
+	}
+	slow := strings.ReplaceAll(in, " 51295 ns/op", "1500000 ns/op")
+	slow = strings.ReplaceAll(slow, " 47688 ns/op", "1400000 ns/op")
+	if r := anchorsByLabel(Anchors(summarise(t, slow)))["remote eval round trip, loopback"]; !strings.HasPrefix(r.Verdict, "MISS") {
+		t.Fatalf("slow row: %+v", r)
 	}
 }
