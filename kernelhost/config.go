@@ -26,9 +26,6 @@ type BootConfig struct {
 	// Args are the phoenix command line after the program name, e.g.
 	// ["test", "--image", "/phoenix/image"].
 	Args []string `json:"args"`
-	// Stdin, if set, is a file (on the disk) the command reads instead of
-	// the console.
-	Stdin string `json:"stdin,omitempty"`
 	// Restart restarts the command when it dies of a panic (exit status 2),
 	// for servers; the image is reopened each time, so it is consistent.
 	Restart bool `json:"restart,omitempty"`

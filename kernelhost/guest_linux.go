@@ -36,7 +36,7 @@ func (*Guest) Entropy() io.Reader { return rand.Reader }
 // does not return.
 func (g *Guest) PowerOff(code int) {
 	fmt.Fprintf(g.out, "\n%s%d\n", ExitPrefix, code)
-	// Nothing of the command may keep the disk busy (a script on stdin).
+	// Nothing of the command may keep the disk busy.
 	if null, err := os.Open("/dev/null"); err == nil {
 		unix.Dup2(int(null.Fd()), 0)
 		null.Close()
@@ -217,15 +217,7 @@ func (g *Guest) runHere(cfg *BootConfig, t0 int64, run Command) (code int) {
 	os.Setenv("HOME", "/tmp")
 	os.Setenv("TERM", "vt100")
 	os.Setenv("PATH", "/")
-	if cfg.Stdin != "" {
-		f, err := os.Open(cfg.Stdin)
-		if err != nil {
-			g.logf("stdin of the command: %v", err)
-			return 126
-		}
-		unix.Dup2(int(f.Fd()), 0)
-		f.Close()
-	} else if tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0); err == nil {
+	if tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0); err == nil {
 		// The serial port as controlling terminal (/dev/console cannot
 		// be one), so that Ctrl-C interrupts an evaluation.
 		unix.Setsid()
@@ -268,14 +260,6 @@ func (g *Guest) runChild(cfg *BootConfig, t0 int64) (int, error) {
 		defer tty.Close()
 		stdin, stdout, ctty = tty, tty, true
 	}
-	if cfg.Stdin != "" {
-		f, err := os.Open(cfg.Stdin)
-		if err != nil {
-			return 0, fmt.Errorf("kernelhost: stdin of the command: %w", err)
-		}
-		defer f.Close()
-		stdin = f
-	}
 	exe := "/init"
 	env := []string{
 		"PATH=/",
@@ -289,7 +273,7 @@ func (g *Guest) runChild(cfg *BootConfig, t0 int64) (int, error) {
 	p, err := os.StartProcess(exe, append([]string{"phoenix"}, cfg.Args...), &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{stdin, stdout, stdout},
-		Sys:   &unix.SysProcAttr{Setsid: true, Setctty: ctty && cfg.Stdin == "", Ctty: 0},
+		Sys:   &unix.SysProcAttr{Setsid: true, Setctty: ctty, Ctty: 0},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("kernelhost: starting phoenix %v: %w", cfg.Args, err)

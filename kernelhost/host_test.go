@@ -24,7 +24,7 @@ func TestParseUptime(t *testing.T) {
 func TestConfigRoundTripAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "boot.json")
-	want := &BootConfig{Args: []string{"serve", "--addr", "0.0.0.0:7070"}, Restart: true, Stdin: "/phoenix/script.lua"}
+	want := &BootConfig{Args: []string{"serve", "--addr", "0.0.0.0:7070"}, Restart: true}
 	if err := WriteConfig(p, want); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestConfigRoundTripAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got.Args, " ") != "serve --addr 0.0.0.0:7070" || !got.Restart || got.Stdin != want.Stdin {
+	if strings.Join(got.Args, " ") != "serve --addr 0.0.0.0:7070" || !got.Restart {
 		t.Fatalf("round trip: %+v", got)
 	}
 	os.WriteFile(p, []byte(`{"args": []}`), 0o644)

@@ -17,8 +17,8 @@ import (
 
 var bootTimings = regexp.MustCompile(`boot: READY total_ms=(\d+) firmware_ms=(\d+) kernel_ms=(\d+) phoenix_ms=(\d+)`)
 
-// BenchmarkBootToReady boots an image whose guest command ends at once
-// (an empty repl script) and reports the boot from QEMU's start to the
+// BenchmarkBootToReady boots a fresh image with --test (the library's
+// tests) and reports the boot from QEMU's start to the
 // READY line, split into firmware (QEMU and firmware until the kernel's
 // clock starts), kernel (kernel start to PID 1) and phoenix (PID 1 start
 // to READY: mounts, network, the disk, starting phoenix, opening the
@@ -38,13 +38,11 @@ func BenchmarkBootToReady(b *testing.B) {
 		return string(out)
 	}
 	run("image", "new", img)
-	script := filepath.Join(home, "empty.lua")
-	os.WriteFile(script, nil, 0o644)
-	run("boot", "--image", img, "--script", script) // builds the artifact into the cache
+	run("boot", "--image", img, "--test") // builds the artifact into the cache
 	var sums [4]float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out := run("boot", "--image", img, "--script", script)
+		out := run("boot", "--image", img, "--test")
 		m := bootTimings.FindStringSubmatch(out)
 		if m == nil {
 			b.Fatalf("no timings in:\n%s", out)

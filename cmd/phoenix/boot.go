@@ -60,7 +60,7 @@ func runCommand(args []string) int {
 
 func bootCmd(g *globals) *cobra.Command {
 	var test bool
-	var serve, tokenFile, script, phoenixBin string
+	var serve, tokenFile, phoenixBin string
 	var memory int
 	cmd := &cobra.Command{
 		Use:   "boot",
@@ -92,14 +92,8 @@ there unless the image's policy allows the in-process validator
   phoenix boot --image my.image --serve 127.0.0.1:7070 --token-file ~/.config/phoenix/token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n := 0
-			for _, on := range []bool{test, serve != "", script != ""} {
-				if on {
-					n++
-				}
-			}
-			if n > 1 {
-				return errors.New("boot: --test, --serve and --script exclude each other")
+			if test && serve != "" {
+				return errors.New("boot: --test and --serve exclude each other")
 			}
 			b := &booter{g: g, memory: memory, phoenix: phoenixBin}
 			cfg := &kernelhost.BootConfig{Args: []string{"repl"}}
@@ -107,13 +101,6 @@ there unless the image's policy allows the in-process validator
 			switch {
 			case test:
 				cfg.Args = []string{"test"}
-			case script != "":
-				data, err := os.ReadFile(script)
-				if err != nil {
-					return fmt.Errorf("boot: --script: %w", err)
-				}
-				files["script.lua"] = data
-				cfg.Stdin = kernelhost.MountPoint + "/script.lua"
 			case serve != "":
 				host, port, err := net.SplitHostPort(serve)
 				if err != nil {
@@ -150,7 +137,6 @@ there unless the image's policy allows the in-process validator
 	cmd.Flags().BoolVar(&test, "test", false, "run the image's tests in the guest, print them and power off; the exit status is the tests' result")
 	cmd.Flags().StringVar(&serve, "serve", "", "serve the remote protocol from the guest, forwarded to this host address (e.g. 127.0.0.1:7070)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "with --serve: the token file (default PATH/remote.token; created mode 0600 if absent)")
-	cmd.Flags().StringVar(&script, "script", "", "feed this file's lines to the guest's repl (each complete input one transaction), then power off")
 	cmd.Flags().IntVar(&memory, "memory", 512, "guest memory in MB")
 	cmd.Flags().StringVar(&phoenixBin, "phoenix", "", "the static phoenix binary for the guest (default: $"+sandbox.SandboxBinEnv+", else phoenix-sandbox next to this binary, else this binary if static)")
 	return cmd
