@@ -1,15 +1,21 @@
 package tests
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/phoenix-image/phoenix/kernelhost/qemu"
+	"github.com/phoenix-image/phoenix/kernelhost/remote"
 )
 
 // Benchmarks of issue 4 of 5 (boot under QEMU, TCG); make bench runs them
@@ -95,6 +101,64 @@ func BenchmarkBootArtifactWarm(b *testing.B) {
 		a, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: phoenixBin, CacheDir: cache})
 		if err != nil || !a.Cached {
 			b.Fatalf("%+v %v", a, err)
+		}
+	}
+}
+
+// BenchmarkRemoteEvalThroughQEMU times one remote evaluation of a trivial
+// expression ("return 1 + 1") from the host to phoenix serve in the
+// guest, through QEMU's user-net port forward (TCG).
+func BenchmarkRemoteEvalThroughQEMU(b *testing.B) {
+	home := b.TempDir()
+	img := filepath.Join(home, "served.image")
+	env := benchBootEnv(b, home)
+	if out, err := exec.Command(phoenixBin, "image", "new", img).CombinedOutput(); err != nil {
+		b.Fatalf("image new: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tokenFile := filepath.Join(home, "token")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, phoenixBin, "boot", "--image", img, "--serve", addr, "--token-file", tokenFile)
+	cmd.Env = env
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT) // phoenix boot stops QEMU and takes the image back
+		cmd.Wait()
+	}()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(strings.TrimSpace(sc.Text()), "READY ") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	token, err := remote.ReadToken(tokenFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := remote.Dial(ctx, addr, token, remote.ClientOptions{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := c.Eval(ctx, "return 1 + 1")
+		if err != nil || len(res.Values) != 1 || res.Values[0] != "2" {
+			b.Fatalf("%+v %v", res, err)
 		}
 	}
 }

@@ -521,7 +521,14 @@ func bootAnchors(sums []*Summary) []AnchorRow {
 	} else {
 		art.Value, art.Verdict = "not run", notRun("BenchmarkBootArtifactCold", "BenchmarkBootArtifactWarm")
 	}
-	return []AnchorRow{phx, split, art}
+	fwd := AnchorRow{Label: "remote eval round trip, through QEMU's port forward (TCG)", Target: "-", Verdict: "info"}
+	if v, ok := nsop(find(sums, "BenchmarkRemoteEvalThroughQEMU")); ok {
+		fwd.Inputs = "RemoteEvalThroughQEMU"
+		fwd.Value = fmt.Sprintf("%.3f ms", v/1e6)
+	} else {
+		fwd.Value, fwd.Verdict = "not run", notRun("BenchmarkRemoteEvalThroughQEMU")
+	}
+	return []AnchorRow{phx, split, art, fwd}
 }
 
 // remoteAnchors are the remote protocol's (issue 5 of 5): one evaluation
