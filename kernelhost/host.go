@@ -87,9 +87,19 @@ func (hostedNet) Addrs() []string { return nil }
 // time (milliseconds of /proc/uptime) to the phoenix command it runs.
 const T0Env = "PHOENIX_BOOT_T0_MS"
 
+// IsInit reports whether this process is the kernel's init in the QEMU
+// guest: PID 1, started as /init with no arguments (the kernel passes
+// none for our command line). Being PID 1 is not enough: in a gVisor
+// sandbox `phoenix sandbox-exec` is PID 1 of its container too.
+func IsInit() bool { return isInit(os.Getpid(), os.Args) }
+
+func isInit(pid int, args []string) bool {
+	return pid == 1 && len(args) == 1 && args[0] == "/init"
+}
+
 // InGuest reports whether this process runs inside the QEMU guest (as PID
-// 1 or as the command PID 1 started).
-func InGuest() bool { return os.Getpid() == 1 || os.Getenv(T0Env) != "" }
+// 1 or as a command PID 1 started, which inherits T0Env).
+func InGuest() bool { return os.Getenv(T0Env) != "" || IsInit() }
 
 // ReadyPrefix starts the line printed on the console when the image is
 // open and Phoenix is ready; kernelhost/qemu waits for it.

@@ -84,3 +84,24 @@ func TestHostedIsTheProcessItself(t *testing.T) {
 		t.Fatalf("entropy: %x %v", b, err)
 	}
 }
+
+func TestIsInitOnlyForTheKernelsInit(t *testing.T) {
+	if !isInit(1, []string{"/init"}) {
+		t.Error("the kernel's /init is not init")
+	}
+	for _, c := range []struct {
+		pid  int
+		args []string
+	}{
+		{1, []string{"/phoenix", "sandbox-exec"}}, // PID 1 of a gVisor container
+		{1, []string{"/init", "extra"}},
+		{42, []string{"/init"}},
+	} {
+		if isInit(c.pid, c.args) {
+			t.Errorf("pid %d args %q taken for the guest's init", c.pid, c.args)
+		}
+	}
+	if IsInit() {
+		t.Error("the test process is taken for init")
+	}
+}

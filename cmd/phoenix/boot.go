@@ -25,7 +25,7 @@ import (
 // In the QEMU guest this binary is /init: PID 1 sets the machine up and
 // runs the phoenix command the host chose (kernelhost.RunInit).
 func init() {
-	if os.Getpid() == 1 {
+	if kernelhost.IsInit() {
 		kernelhost.RunInit(runCommand) // never returns
 	}
 }
