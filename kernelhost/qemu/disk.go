@@ -70,7 +70,9 @@ func BuildDisk(ctx context.Context, path string, opts DiskOptions) error {
 		mb = min
 	}
 	os.Remove(path)
-	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "phoenix", "-E", "root_owner=0:0",
+	// The inode tables and the journal are zeroed here, not by the guest's
+	// kernel after mounting (which costs the guest ~50 ms under TCG).
+	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "phoenix", "-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0",
 		"-d", staging, path, fmt.Sprintf("%dM", mb)).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("qemu: mkfs.ext4 -d %s %s: %v: %s (install e2fsprogs)", staging, path, err, bytes.TrimSpace(out))
