@@ -161,6 +161,35 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 	}
 }
 
+// TestBootRefusesBadInputBeforeBooting: each mistake is named, and
+// nothing is built or booted.
+func TestBootRefusesBadInputBeforeBooting(t *testing.T) {
+	home := t.TempDir()
+	img := filepath.Join(home, "b.image")
+	if _, stderr, err := phoenix(t, home, "image", "new", img); err != nil {
+		t.Fatalf("image new: %v\n%s", err, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--image", img, "--serve", "0.0.0.0:7070"}, `--serve "0.0.0.0:7070": the forwarded port must be on a loopback address`},
+		{[]string{"--image", img, "--serve", "127.0.0.1:http"}, `--serve "127.0.0.1:http": bad port`},
+		{[]string{"--image", img, "--test", "--serve", "127.0.0.1:7070"}, "--test and --serve exclude each other"},
+		{[]string{"--image", img, "--memory", "16"}, "--memory 16: the guest needs at least 128 MB"},
+		{[]string{"--image", filepath.Join(home, "missing.image"), "--test"}, "no image at " + filepath.Join(home, "missing.image")},
+		{[]string{"--image", img, "--test", "--phoenix", "/bin/sh"}, "dynamically linked"},
+	} {
+		out, stderr, code := boot(t, home, c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(out, "phoenix: READY") {
+			t.Errorf("boot %v: exit %d, want an error with %q\nstdout:\n%s\nstderr:\n%s", c.args, code, c.want, out, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(img, "boot")); err == nil {
+		t.Error("a refused boot left PATH/boot behind")
+	}
+}
+
 func methodChanges(t *testing.T, info string) int {
 	t.Helper()
 	m := regexp.MustCompile(`history:\s+(\d+) method changes`).FindStringSubmatch(info)

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -83,7 +84,10 @@ Without flags the serial console is a phoenix repl; leave it with Ctrl-D
 or 'exit', which powers the guest off. --test runs the image's tests in the
 guest and exits with their result. --serve ADDR forwards ADDR on the host
 to the guest, where phoenix serve speaks the remote protocol with the token
-in --token-file (created with a fresh token, mode 0600, if absent).
+in --token-file (created with a fresh token, mode 0600, if absent); the
+forward is on a loopback address only. With --test or --serve, Ctrl-C
+(SIGINT) or SIGTERM stops the guest at once: QEMU is stopped and what the guest had committed is
+taken back, as after a crash.
 There is no gVisor in the guest: the agent's generated code is refused
 there unless the image's policy allows the in-process validator
 (Policy.allowInProcess = true).`,
@@ -94,6 +98,9 @@ there unless the image's policy allows the in-process validator
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if test && serve != "" {
 				return errors.New("boot: --test and --serve exclude each other")
+			}
+			if memory < 128 {
+				return fmt.Errorf("boot: --memory %d: the guest needs at least 128 MB", memory)
 			}
 			b := &booter{g: g, memory: memory, phoenix: phoenixBin}
 			cfg := &kernelhost.BootConfig{Args: []string{"repl"}}
@@ -112,6 +119,9 @@ there unless the image's policy allows the in-process validator
 				}
 				if host == "" {
 					host = "127.0.0.1"
+				}
+				if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+					return fmt.Errorf("boot: --serve %q: the forwarded port must be on a loopback address (127.0.0.1 or ::1)", serve)
 				}
 				if tokenFile == "" {
 					tokenFile = filepath.Join(g.imagePath(), "remote.token")
@@ -152,6 +162,8 @@ type booter struct {
 
 func (b *booter) boot(ctx context.Context, cfg *kernelhost.BootConfig, files map[string][]byte, test bool) error {
 	log := slog.Default()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
 	path := b.g.imagePath()
 	if b.g.image == "" && !bootstrap.Exists(path) {
 		s, err := b.g.open(ctx) // the default image is created on first use
