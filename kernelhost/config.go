@@ -57,3 +57,26 @@ func WriteConfig(path string, c *BootConfig) error {
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
+
+// restartLoop runs a server command (start) until it ends other than by a
+// panic, restarting it after each panic up to cfg.MaxRestarts times, and
+// returns its last exit status (126 if it could not be started).
+func restartLoop(cfg *BootConfig, start func() (int, error), logf func(format string, args ...any)) int {
+	max := cfg.MaxRestarts
+	if max == 0 {
+		max = 5
+	}
+	for restarts := 0; ; restarts++ {
+		code, err := start()
+		if err != nil {
+			logf("%v", err)
+			return 126
+		}
+		// A Go program that panics exits with status 2 after printing the
+		// panic; the server starts again on a fresh open of the image.
+		if code != 2 || restarts >= max {
+			return code
+		}
+		logf("phoenix %s died of a panic (exit status 2): restarting it (%d of %d)", cfg.Args[0], restarts+1, max)
+	}
+}

@@ -8,8 +8,9 @@
 //   - Guest: Phoenix is PID 1 of the minimal Linux kernel bundled for QEMU
 //     (gokrazy's kernel, not a microkernel). RunInit mounts proc, sys and
 //     dev, brings up lo and eth0, mounts the virtio disk that holds the
-//     image, runs the phoenix command the host chose as its only child,
-//     reaps every process, then syncs, unmounts and powers off.
+//     image, runs the phoenix command the host chose (in itself, or as a
+//     child it restarts after a panic for servers), reaps every process,
+//     then syncs, unmounts and powers off.
 //
 // A microkernel port (an seL4 root task, say) would implement Host with
 // its own servers: a serial driver for Console, a block driver plus a file

@@ -173,24 +173,7 @@ func (g *Guest) run(run Command) int {
 		return g.runHere(cfg, t0, run)
 	}
 	<-netUp
-	max := cfg.MaxRestarts
-	if max == 0 {
-		max = 5
-	}
-	for restarts := 0; ; restarts++ {
-		code, err := g.runChild(cfg, t0)
-		if err != nil {
-			g.logf("%v", err)
-			return 126
-		}
-		// A Go program that panics exits with status 2 after printing the
-		// panic; servers are restarted on a fresh open of the image.
-		if cfg.Restart && code == 2 && restarts < max {
-			g.logf("phoenix %s died (exit status 2): restarting (%d of %d)", cfg.Args[0], restarts+1, max)
-			continue
-		}
-		return code
-	}
+	return restartLoop(cfg, func() (int, error) { return g.runChild(cfg, t0) }, g.logf)
 }
 
 func mountDisk() error {

@@ -2,6 +2,8 @@ package kernelhost
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +105,28 @@ func TestIsInitOnlyForTheKernelsInit(t *testing.T) {
 	}
 	if IsInit() {
 		t.Error("the test process is taken for init")
+	}
+}
+
+func TestRestartLoopRestartsAServerAfterAPanicOnly(t *testing.T) {
+	var logged []string
+	logf := func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+	cfg := &BootConfig{Args: []string{"serve"}, Restart: true, MaxRestarts: 3}
+	codes := []int{2, 2, 0}
+	runs := 0
+	code := restartLoop(cfg, func() (int, error) { runs++; return codes[runs-1], nil }, logf)
+	if code != 0 || runs != 3 || len(logged) != 2 || !strings.Contains(logged[1], "phoenix serve died of a panic (exit status 2): restarting it (2 of 3)") {
+		t.Fatalf("code %d after %d runs; log %q", code, runs, logged)
+	}
+	runs, logged = 0, nil
+	if code := restartLoop(cfg, func() (int, error) { runs++; return 2, nil }, logf); code != 2 || runs != 4 {
+		t.Fatalf("a server that always panics: code %d after %d runs (want 2 after 1+3)", code, runs)
+	}
+	runs = 0
+	if code := restartLoop(cfg, func() (int, error) { runs++; return 1, nil }, logf); code != 1 || runs != 1 {
+		t.Fatalf("an error exit is not a panic: code %d after %d runs", code, runs)
+	}
+	if code := restartLoop(cfg, func() (int, error) { return 0, errors.New("no /init") }, logf); code != 126 {
+		t.Fatalf("a start failure: code %d", code)
 	}
 }
