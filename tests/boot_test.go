@@ -80,11 +80,12 @@ func testOutcome(t *testing.T, out string) string {
 }
 
 // TestBootRunsTestsLikeTheHostAndKeepsStateAcrossBoots boots twice. The
-// first boot is the interactive console: its repl writes state and
-// defines a test that checks it; the host then sees the state (eval,
-// image info). The second boot runs the image's tests in the guest: the
-// new test passes there (the second boot saw the first boot's state), and
-// the results are those of phoenix test on the host, failures included.
+// first boot is the interactive console: its repl writes state (slots and
+// a method) that a test of the image checks, and that test fails until
+// then; the host then sees the state (eval, image info). The second boot
+// runs the image's tests in the guest: that test passes there (the second
+// boot saw the first boot's state), and the results are those of phoenix
+// test on the host, failures included.
 func TestBootRunsTestsLikeTheHostAndKeepsStateAcrossBoots(t *testing.T) {
 	home := t.TempDir()
 	img := filepath.Join(home, "boot.image")
@@ -94,10 +95,14 @@ func TestBootRunsTestsLikeTheHostAndKeepsStateAcrossBoots(t *testing.T) {
 	setup := `Account = Object:clone(); Account.balance = 0
 function Account:deposit(n) self.balance = self.balance + n end
 AccountTest = Object:clone(); AccountTest:uses(TestCase)
+function AccountTest:testSeesTheGuestsState() self:assertEquals("in the guest", Lobby.written) end
 function AccountTest:testDeposit() local a = Account:clone(); a:deposit(5); self:assertEquals(5, a.balance) end
 function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:assertEquals(2, a.balance) end`
 	if _, stderr, err := phoenix(t, home, "eval", "--image", img, setup); err != nil {
 		t.Fatalf("setup: %v\n%s", err, stderr)
+	}
+	if out, _, err := phoenix(t, home, "test", "--image", img, "testSeesTheGuestsState"); err == nil || !strings.Contains(out, "0 passed, 1 failed") {
+		t.Fatalf("the test of the guest's state passes before the guest ran: %v\n%s", err, out)
 	}
 	infoBefore, _, err := phoenix(t, home, "image", "info", "--image", img)
 	if err != nil {
@@ -110,13 +115,15 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 	con := startInteractiveBoot(t, home, "--image", img)
 	con.expect(t, "phoenix: READY pid1_to_ready_ms=")
 	con.expect(t, "phoenix> ")
-	con.send(t, `Lobby.written = "in the guest"; Account.opened = 7`+"\r")
+	con.typeLine(t, `Lobby.written = "in the guest"`)
 	con.expect(t, "phoenix> ")
-	con.send(t, `function AccountTest:testSeesTheGuestsState() self:assertEquals("in the guest", Lobby.written) end`+"\r")
+	con.typeLine(t, `Account.opened = 7`)
 	con.expect(t, "phoenix> ")
-	con.send(t, `Account.opened * 6`+"\r")
+	con.typeLine(t, `function Account:g() return 1 end`)
+	con.expect(t, "phoenix> ")
+	con.typeLine(t, `Account.opened * 6`)
 	con.expect(t, "42")
-	con.send(t, `Lobby.written = "lost"; for i = 1, 1e12 do end`+"\r")
+	con.typeLine(t, `Lobby.written = "lost"; for i = 1, 1e12 do end`)
 	time.Sleep(2 * time.Second)
 	con.send(t, "\x03")
 	con.expect(t, "rolled back")
@@ -426,6 +433,20 @@ func (c *console) expect(t *testing.T, s string) {
 		}
 	}
 	t.Fatalf("the console did not print %q within %v; it printed:\n%s", s, bootTimeout, c.output())
+}
+
+// typeLine types s a few characters at a time, each time waiting for the
+// guest's line editor to echo them (the serial console of a slow guest
+// must not be outrun), then Enter.
+func (c *console) typeLine(t *testing.T, s string) {
+	t.Helper()
+	for len(s) > 0 {
+		n := min(8, len(s))
+		c.send(t, s[:n])
+		c.expect(t, s[:n])
+		s = s[n:]
+	}
+	c.send(t, "\r")
 }
 
 func (c *console) send(t *testing.T, s string) {
