@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/phoenix-image/phoenix/agent/llmtest"
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 )
 
@@ -104,6 +106,16 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 	if out, _, err := phoenix(t, home, "test", "--image", img, "testSeesTheGuestsState"); err == nil || !strings.Contains(out, "0 passed, 1 failed") {
 		t.Fatalf("the test of the guest's state passes before the guest ran: %v\n%s", err, out)
 	}
+	// The guest reaches the fake LLM on the host's loopback through QEMU's
+	// user network (the host is 10.0.2.2 there).
+	llm := llmtest.NewServer(t)
+	u, _ := url.Parse(llm.URL())
+	_, port, _ := net.SplitHostPort(u.Host)
+	coder := `Coder = LLM:clone(); Coder.baseURL = "http://10.0.2.2:` + port + `/v1"; Coder.model = "fake-coder"`
+	if _, stderr, err := phoenix(t, home, "eval", "--image", img, coder); err != nil {
+		t.Fatalf("configuring the coder: %v\n%s", err, stderr)
+	}
+	llm.Script(proposal(e2eWithdraw, e2eWithdrawTests))
 	infoBefore, _, err := phoenix(t, home, "image", "info", "--image", img)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +135,11 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 	con.expect(t, "phoenix> ")
 	con.typeLine(t, `Account.opened * 6`)
 	con.expect(t, "42")
+	// No gVisor in the guest: the agent's method is refused there, since
+	// the policy does not allow the in-process validator.
+	con.typeLine(t, `Account:clone():withdraw(3)`)
+	con.expect(t, "in the QEMU guest there is no gVisor sandbox, so agent installs are refused")
+	con.expect(t, "phoenix> ")
 	con.typeLine(t, `Lobby.written = "lost"; for i = 1, 1e12 do end`)
 	time.Sleep(2 * time.Second)
 	con.send(t, "\x03")
@@ -130,6 +147,9 @@ function AccountTest:testWrong() local a = Account:clone(); a:deposit(1); self:a
 	con.send(t, "exit\r")
 	con.expect(t, "phoenix: exit status 0")
 	out, code := con.wait(t)
+	if n := len(llm.Requests()); n != 1 {
+		t.Errorf("the guest asked the LLM %d times, want 1", n)
+	}
 	if code != 0 {
 		t.Fatalf("interactive boot: exit %d\n%s", code, out)
 	}
