@@ -211,7 +211,7 @@ func (Simulated) RunCommand(ctx context.Context, cfg PersonalityConfig, cmd Comm
 	}
 	return &CommandResult{Personality: cfg.Name, Command: cmd.String(), Stdout: SimulatedOutput(cfg, cmd), Simulated: true, Network: cfg.Network}, nil
 }
-func (Simulated) Stop(string) error    { return nil }
+func (Simulated) Stop(string) error   { return nil }
 func (Simulated) Running(string) bool { return false }
 
 // mentionsPersonality says whether a request may use a personality, so the
