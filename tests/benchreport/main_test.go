@@ -193,6 +193,11 @@ func TestAnchors(t *testing.T) {
 		"browser frame, 100k objects":       {"not run", "< 4 ms", "not run (BenchmarkBrowserFrame100k)"},
 		"browser scroll heap, 100k":         {"not run", "-", "not run (BenchmarkBrowserScroll100k)"},
 		"launch to first frame, 1M objects": {"not run", "< 1000 ms", "not run (BenchmarkGUIFirstFrame1M)"},
+		// Issue 5 of 5: personalities.
+		"personality cold start + first command": {"not run", "-", "not run (BenchmarkPersonalityColdStart)"},
+		"personality warm command (runsc exec)":  {"not run", "-", "not run (BenchmarkPersonalityWarmCommand)"},
+		"personality warm cowsay":                {"not run", "-", "not run (BenchmarkPersonalityWarmCowsay)"},
+		"personality: cold start / warm command": {"not run", "", "not run (BenchmarkPersonalityColdStart, BenchmarkPersonalityWarmCommand)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
@@ -358,6 +363,24 @@ BenchmarkGUIFirstFrame1M-2    	       3	1024510170 ns/op	       118.2 reported-m
 		}
 		if r.Inputs != w.inputs || r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
 			t.Errorf("%s: got %q %q %q %q, want %q %q %q %q", label, r.Inputs, r.Value, r.Target, r.Verdict, w.inputs, w.value, w.target, w.verdict)
+		}
+	}
+}
+
+func TestAnchorsPersonalities(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/sandbox
+BenchmarkPersonalityColdStart-2     	10	 700000000 ns/op
+BenchmarkPersonalityWarmCommand-2   	10	 175000000 ns/op
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	for label, want := range map[string]string{
+		"personality cold start + first command": "700.0 ms",
+		"personality warm command (runsc exec)":  "175.0 ms",
+		"personality: cold start / warm command": "4.00",
+		"personality warm cowsay":                "not run",
+	} {
+		if got := rows[label].Value; got != want {
+			t.Errorf("%s: %q, want %q", label, got, want)
 		}
 	}
 }
