@@ -52,4 +52,43 @@ if [ ! -x "$runsc_dir/runsc" ]; then
   kill $ticker 2>/dev/null
   say "runsc built in $(( $(date +%s) - start ))s"
 fi
-say "ok (go $have, runsc $runsc_dir/runsc)"
+# ---- personality: Debian userland (issue 6) --------------------------------
+# A Debian bookworm minbase root filesystem with cowsay and Phoenix's OS
+# jokes (/usr/share/phoenix/os-jokes.txt, read with shuf), built once with
+# mmdebstrap from Debian's packages and cached by version; the sandbox runs
+# it read-only under runsc (sandbox/personality.go). Bump
+# DEBIAN_ROOTFS_VERSION (and sandbox.DebianVersion) when the recipe or the
+# jokes change. The apt lists are kept, so apt inside knows what it has.
+DEBIAN_SUITE=bookworm
+DEBIAN_ROOTFS_VERSION=1
+debian_dir="$cache/debian-$DEBIAN_SUITE-$DEBIAN_ROOTFS_VERSION"
+if [ ! -f "$debian_dir/manifest" ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  if ! command -v mmdebstrap >/dev/null 2>&1; then
+    say "installing mmdebstrap"
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq mmdebstrap
+  fi
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  jokes="$(cd "$(dirname "$0")" && pwd)/personality/os-jokes.txt"
+  say "building the Debian $DEBIAN_SUITE personality into $debian_dir from $mirror (a few minutes; cached afterwards)"
+  partial="$debian_dir.partial"
+  $SUDO rm -rf "$partial"
+  mkdir -p "$partial"
+  start=$(date +%s)
+  ( while sleep 30; do say "  still building the Debian rootfs ($(( $(date +%s) - start ))s)"; done ) &
+  dticker=$!
+  trap 'kill $dticker 2>/dev/null' EXIT
+  $SUDO mmdebstrap --mode=root --variant=minbase --include=cowsay \
+    --skip=cleanup/apt/lists \
+    --customize-hook="install -D -m 0644 '$jokes' \"\$1/usr/share/phoenix/os-jokes.txt\"" \
+    --customize-hook='chroot "$1" dpkg-query -W -f "\${Package} \${Version}\n" > "$1/../manifest.tmp"' \
+    "$DEBIAN_SUITE" "$partial/rootfs" "$mirror" 2>&1 | sed -u 's/^/deps:   /' >&2
+  kill $dticker 2>/dev/null
+  $SUDO mv "$partial/manifest.tmp" "$partial/manifest"
+  $SUDO rm -rf "$debian_dir"
+  $SUDO mv "$partial" "$debian_dir"
+  say "Debian rootfs built in $(( $(date +%s) - start ))s ($(wc -l < "$debian_dir/manifest") packages)"
+fi
+say "ok (go $have, runsc $runsc_dir/runsc, debian $debian_dir)"

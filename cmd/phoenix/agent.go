@@ -27,6 +27,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 		return nil, fmt.Errorf("installing the agent's objects: %w", err)
 	}
 	agent.Builtins(s.VM, s.Image)
+	closePersonalities, err := attachPersonalities(ctx, s.VM)
+	if err != nil {
+		return nil, err
+	}
 	r := &agent.Resolver{
 		Journal:     s.Image,
 		AutoApprove: g.autoApprove,
@@ -48,7 +52,7 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 	}
 	s.VM.SetNotUnderstood(r)
 	g.resolver = r
-	return func() { lazy.Close() }, nil
+	return func() { lazy.Close(); closePersonalities() }, nil
 }
 
 // coderObject is the LLM object that writes methods: a global LLM object

@@ -144,9 +144,9 @@ func (c *plannerChat) plannerFor(v *vm.VM) *agent.Planner {
 	}
 	tools := c.tools
 	if tools == nil {
-		tools = agent.NewRegistry(agent.BuiltinTools()...)
+		tools = agent.NewRegistry(append(agent.BuiltinTools(), agent.PersonalityTools()...)...)
 	}
-	env := &agent.ToolEnv{VM: v, Resolver: c.resolver, Log: slog.Default(), Ask: c.ask}
+	env := &agent.ToolEnv{VM: v, Resolver: c.resolver, Log: slog.Default(), Ask: c.ask, Personalities: personalitiesOf(v)}
 	c.planner = &agent.Planner{LLM: llm, Tools: tools, Env: env, ConfirmPlan: c.confirmPlan}
 	return c.planner
 }

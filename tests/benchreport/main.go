@@ -479,6 +479,23 @@ func Anchors(sums []*Summary) []AnchorRow {
 	}
 	rows = append(rows, heap)
 	rows = append(rows, remoteAnchors(sums)...)
+
+	// Issue 5 of 5: environment personalities (no targets named; info).
+	for _, a := range []struct{ name, label string }{
+		{"BenchmarkPersonalityColdStart", "personality cold start + first command"},
+		{"BenchmarkPersonalityWarmCommand", "personality warm command (runsc exec)"},
+		{"BenchmarkPersonalityWarmCowsay", "personality warm cowsay"},
+	} {
+		row := AnchorRow{Label: a.label, Target: "-", Verdict: "info"}
+		if v, ok := nsop(find(sums, a.name)); ok {
+			row.Inputs = short(a.name)
+			row.Value = fmt.Sprintf("%.1f ms", v/1e6)
+		} else {
+			row.Value, row.Verdict = "not run", notRun(a.name)
+		}
+		rows = append(rows, row)
+	}
+	rows = append(rows, ratioRow(sums, "personality: cold start / warm command", "BenchmarkPersonalityColdStart", "BenchmarkPersonalityWarmCommand", info, 0))
 	return rows
 }
 

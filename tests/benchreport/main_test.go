@@ -195,6 +195,12 @@ func TestAnchors(t *testing.T) {
 		"launch to first frame, 1M objects": {"not run", "< 1000 ms", "not run (BenchmarkGUIFirstFrame1M)"},
 		// and the remote protocol's
 		"remote eval round trip, loopback": {"not run", "< 1 ms", "not run (BenchmarkRemoteEvalLoopback)"},
+
+		// Issue 5 of 5: personalities.
+		"personality cold start + first command": {"not run", "-", "not run (BenchmarkPersonalityColdStart)"},
+		"personality warm command (runsc exec)":  {"not run", "-", "not run (BenchmarkPersonalityWarmCommand)"},
+		"personality warm cowsay":                {"not run", "-", "not run (BenchmarkPersonalityWarmCowsay)"},
+		"personality: cold start / warm command": {"not run", "", "not run (BenchmarkPersonalityColdStart, BenchmarkPersonalityWarmCommand)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
@@ -377,5 +383,23 @@ func TestRemoteAnchor(t *testing.T) {
 	slow = strings.ReplaceAll(slow, " 47688 ns/op", "1400000 ns/op")
 	if r := anchorsByLabel(Anchors(summarise(t, slow)))["remote eval round trip, loopback"]; !strings.HasPrefix(r.Verdict, "MISS") {
 		t.Fatalf("slow row: %+v", r)
+	}
+}
+
+func TestAnchorsPersonalities(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/sandbox
+BenchmarkPersonalityColdStart-2     	10	 700000000 ns/op
+BenchmarkPersonalityWarmCommand-2   	10	 175000000 ns/op
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	for label, want := range map[string]string{
+		"personality cold start + first command": "700.0 ms",
+		"personality warm command (runsc exec)":  "175.0 ms",
+		"personality: cold start / warm command": "4.00",
+		"personality warm cowsay":                "not run",
+	} {
+		if got := rows[label].Value; got != want {
+			t.Errorf("%s: %q, want %q", label, got, want)
+		}
 	}
 }
