@@ -72,6 +72,31 @@ func (l *vmLoop) Go(f func(*vm.VM)) bool {
 	return true
 }
 
+// Do runs f on the VM's goroutine and waits for it to return, or for ctx
+// to end first (then f is skipped if it has not started yet, and the
+// caller must not use what f would have set). errClosed if the loop is
+// closed.
+func (l *vmLoop) Do(ctx context.Context, f func(*vm.VM)) error {
+	done := make(chan struct{})
+	if !l.Go(func(v *vm.VM) {
+		defer close(done)
+		if ctx.Err() == nil {
+			f(v)
+		}
+	}) {
+		return errClosed
+	}
+	select {
+	case <-done:
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Busy reports whether a request is queued or running.
 func (l *vmLoop) Busy() bool { return l.pending.Load() > 0 }
 
