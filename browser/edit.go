@@ -151,37 +151,12 @@ func (m VMImage) searched() []ObjectRef {
 	return out
 }
 
-// sendPattern matches a send of selector: ":selector(" (or a string or
-// table argument without parentheses) and ".selector(".
-func sendPattern(selector string) *regexp.Regexp {
-	return regexp.MustCompile(`[:.]\s*` + regexp.QuoteMeta(selector) + `\s*[({"']`)
-}
-
-// definition matches the start of a line that defines a function, up to
-// the name being defined.
-var definition = regexp.MustCompile(`^\s*(local\s+)?function\s+[\w.]*$`)
-
-// sends reports whether src sends selector: a word-boundary scan of the
-// source text (not a parse), which skips the method's own header. A send
-// inside a comment or string counts too.
-func sends(src, selector string, re *regexp.Regexp) bool {
-	for _, loc := range re.FindAllStringIndex(src, -1) {
-		start := strings.LastIndexByte(src[:loc[0]], '\n') + 1
-		if definition.MatchString(src[start:loc[0]]) {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-// Senders implements Editing by scanning the sources of the methods of
-// the Lobby's objects and their traits for ":selector(" (see sends).
+// Senders implements Editing: the methods of the Lobby's objects and
+// their traits whose parsed source sends selector (see Sends).
 func (m VMImage) Senders(selector string) ([]MethodRef, error) {
 	if selector == "" {
 		return nil, fmt.Errorf("senders: no selector")
 	}
-	re := sendPattern(selector)
 	var out []MethodRef
 	for _, r := range m.searched() {
 		o, err := m.object(r)
@@ -190,7 +165,7 @@ func (m VMImage) Senders(selector string) ([]MethodRef, error) {
 		}
 		for _, sel := range o.MethodNames() {
 			src, _ := m.VM.MethodSource(o, sel)
-			if sends(src, selector, re) {
+			if Sends(src, selector) {
 				out = append(out, MethodRef{Object: r, Selector: sel})
 			}
 		}
