@@ -76,6 +76,9 @@ type gui struct {
 	quit func()
 	menu *imageMenu // the Image menu; nil without an image on disk
 	desk *desktop   // the notifier and the approvals pane (guidesktop.go)
+	// counter counts the image's objects for the status bar; nil without
+	// an image on disk.
+	counter *objectCounter
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
@@ -91,20 +94,40 @@ func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	return u
 }
 
-// Status is the status bar's text.
+// Status is the status bar's text: the image's path, its number of
+// objects (records counted in the background; the Lobby's globals
+// without an image on disk), the commit state and the LLM's state, then
+// the last Image menu action's outcome.
 func (u *gui) Status() string {
 	objects := "… objects"
-	if n := u.image.Objects(); n >= 0 {
+	if n := u.counter.Count(); n >= 0 {
 		objects = fmt.Sprintf("%d objects", n)
+	} else if n := u.image.Objects(); n >= 0 && u.counter == nil {
+		objects = fmt.Sprintf("%d globals", n)
 	}
-	state := "idle"
-	if u.loop.Busy() {
-		state = "evaluating"
+	state := "all committed"
+	switch {
+	case u.loop.Busy():
+		state = "evaluating (not yet committed)"
+	case u.eval.RolledBack():
+		state = "last evaluation rolled back"
 	}
-	if u.menu != nil { // the LLM, and the last Image menu action
-		state += "   ·   " + strings.TrimSuffix(u.menu.LLM()+"   ·   "+u.menu.Status(), "   ·   ")
+	llm := "no LLM"
+	if u.menu != nil {
+		llm = u.menu.LLM()
 	}
-	return fmt.Sprintf("%s   ·   %s   ·   %s", u.path, objects, state)
+	if u.inspector.Chat.Running() {
+		llm += ": working"
+	} else if u.menu != nil && u.menu.model != "" {
+		llm += ": idle"
+	}
+	parts := []string{u.path, objects, state, llm}
+	if u.menu != nil {
+		if st := u.menu.Status(); st != "" {
+			parts = append(parts, st)
+		}
+	}
+	return strings.Join(parts, "   ·   ")
 }
 
 var statusBg = color.NRGBA{R: 0xe8, G: 0xec, B: 0xf4, A: 0xff}
@@ -124,6 +147,7 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 		u.inspector.Refresh()
+		u.counter.Recount()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -173,6 +197,8 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
 	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
+	u.counter = newObjectCounter(s.Image, w.Invalidate)
+	u.counter.Recount()
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})
@@ -194,6 +220,7 @@ func runGUI(ctx context.Context, g *globals) error {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
 			loop.Close()
+			u.counter.Wait()
 			werr := e.Err
 			if drawn && werr != nil {
 				// Gio sometimes reports a failed Wayland connection
