@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"gioui.org/app"
 	"gioui.org/font/gofont"
@@ -24,6 +25,7 @@ import (
 	"gioui.org/widget/material"
 	"github.com/spf13/cobra"
 
+	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/workspace"
 )
@@ -79,12 +81,16 @@ type gui struct {
 	// counter counts the image's objects for the status bar; nil without
 	// an image on disk.
 	counter *objectCounter
+	// reopened is set (on the VM's goroutine) when a revert swapped the
+	// image; the next frame refreshes what the panes show.
+	reopened   atomic.Bool
+	invalidate func()
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	th := material.NewTheme()
 	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()))
-	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}}
+	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}, invalidate: invalidate}
 	u.Browser.Image = u.image
 	u.eval = &asyncEvaluator{loop: loop, invalidate: invalidate}
 	u.Workspace.Evaluator = u.eval
@@ -144,6 +150,13 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 		}
 	}
 	defer u.layoutDesktop(gtx) // drawn on top
+	if u.reopened.Swap(false) {
+		u.Browser.Refresh()
+		u.inspector.Refresh()
+		if u.desk != nil {
+			u.desk.Approvals.Refresh()
+		}
+	}
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 		u.inspector.Refresh()
@@ -199,6 +212,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
 	u.counter = newObjectCounter(s.Image, w.Invalidate)
 	u.counter.Recount()
+	u.attachReopen(s, func(path string) (*bootstrap.Session, error) { return reopenWithAgent(g, path) }, g.resolver)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})

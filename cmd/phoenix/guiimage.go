@@ -27,6 +27,7 @@ type vmLoop struct {
 	closed  bool
 	done    chan struct{}
 	pending atomic.Int32 // requests queued or running
+	next    *vm.VM       // set by Replace, on the loop's goroutine only
 }
 
 func newVMLoop(v *vm.VM) *vmLoop {
@@ -45,6 +46,9 @@ func (l *vmLoop) run(v *vm.VM) {
 		for _, f := range q {
 			f(v)
 			l.pending.Add(-1)
+			if l.next != nil {
+				v, l.next = l.next, nil
+			}
 		}
 		if len(q) == 0 {
 			if closed {
@@ -96,6 +100,11 @@ func (l *vmLoop) Do(ctx context.Context, f func(*vm.VM)) error {
 		return ctx.Err()
 	}
 }
+
+// Replace makes v the VM of the requests after the running one. Call it
+// only from a request (on the loop's goroutine), after closing the old VM
+// (a revert to a snapshot reopens the image).
+func (l *vmLoop) Replace(v *vm.VM) { l.next = v }
 
 // Busy reports whether a request is queued or running.
 func (l *vmLoop) Busy() bool { return l.pending.Load() > 0 }

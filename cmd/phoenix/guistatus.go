@@ -21,18 +21,11 @@ type objectCounter struct {
 	n       int64 // -1 before the first count
 	running bool
 	again   bool
+	paused  bool // the image is being closed: Recount waits for Resume
 }
 
 func newObjectCounter(im *image.Image, invalidate func()) *objectCounter {
-	c := &objectCounter{n: -1, invalidate: invalidate}
-	c.count = func() (int64, error) {
-		in, err := im.Info()
-		if err != nil {
-			return 0, err
-		}
-		return in.Records, nil
-	}
-	return c
+	return &objectCounter{n: -1, invalidate: invalidate, count: recordsOf(im)}
 }
 
 // Count returns the last count, -1 before one (or for a nil counter).
@@ -51,7 +44,7 @@ func (c *objectCounter) Recount() {
 		return
 	}
 	c.mu.Lock()
-	if c.running {
+	if c.running || c.paused {
 		c.again = true
 		c.mu.Unlock()
 		return
@@ -59,15 +52,16 @@ func (c *objectCounter) Recount() {
 	c.running = true
 	c.wg.Add(1)
 	c.mu.Unlock()
+	count := c.count
 	go func() {
 		defer c.wg.Done()
 		for {
-			n, err := c.count()
+			n, err := count()
 			c.mu.Lock()
 			if err == nil {
 				c.n = n
 			}
-			if !c.again {
+			if !c.again || c.paused {
 				c.running = false
 				c.mu.Unlock()
 				break
@@ -86,5 +80,39 @@ func (c *objectCounter) Recount() {
 func (c *objectCounter) Wait() {
 	if c != nil {
 		c.wg.Wait()
+	}
+}
+
+// Pause stops counting until Resume and waits for a running count, so
+// that the image can be closed.
+func (c *objectCounter) Pause() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.paused = true
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+// Resume counts im's objects from now on, starting with a count.
+func (c *objectCounter) Resume(im *image.Image) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.paused, c.again = false, false
+	c.count = recordsOf(im)
+	c.mu.Unlock()
+	c.Recount()
+}
+
+func recordsOf(im *image.Image) func() (int64, error) {
+	return func() (int64, error) {
+		in, err := im.Info()
+		if err != nil {
+			return 0, err
+		}
+		return in.Records, nil
 	}
 }
