@@ -399,3 +399,45 @@ func TestGUIStopEndsARunningDoIt(t *testing.T) {
 		t.Fatalf("spun, after = %v, %v", res, err)
 	}
 }
+
+// TestGUIChatOpensTheInspector: after a turn whose tool step and answer
+// name Account, its "Inspect Account" link opens Account in the Inspector
+// tab; back in the chat, Ctrl-I in the input line does the same.
+func TestGUIChatOpensTheInspector(t *testing.T) {
+	g := newChatGUI(t)
+	g.srv.Script(
+		llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Inspect Account")),
+		llmtest.ToolCall("inspect_object", `{"name":"Account"}`),
+		llmtest.Reply("Account holds a balance."),
+	)
+	c := &g.u.inspector.Chat
+	g.click("Chat")
+	g.typeRequest("What is Account?")
+	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
+	g.click("Run")
+	g.waitFor("the answer with its link", func() bool { return !c.Running() && g.shows("Inspect Account") })
+	g.click("Inspect Account")
+	in := &g.u.inspector.Inspector
+	g.waitFor("the Inspector on Account", func() bool { return in.View() != nil })
+	if e, ok := in.View().Entry("balance"); !g.u.inspector.showInspector || !ok || e.Value != "0" {
+		t.Fatalf("inspector shown %v, view %+v", g.u.inspector.showInspector, in.View())
+	}
+	if !g.shows("balance") {
+		t.Fatal("the Inspector tab does not show Account's slots")
+	}
+
+	g.click("Chat")
+	if g.u.inspector.showInspector && !g.u.inspector.showChat {
+		t.Fatal("the Chat tab did not open")
+	}
+	g.typeRequest("") // focuses the input line
+	g.r.Queue(key.Event{Name: "I", Modifiers: key.ModShortcut, State: key.Press}, key.Event{Name: "I", Modifiers: key.ModShortcut, State: key.Release})
+	g.frame()
+	g.waitFor("the Inspector on Account again", func() bool {
+		if !g.u.inspector.showInspector || g.u.inspector.showChat || in.View() == nil {
+			return false
+		}
+		e, ok := in.View().Entry("balance")
+		return ok && e.Value == "0"
+	})
+}
