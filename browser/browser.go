@@ -32,7 +32,7 @@ type Browser struct {
 
 	globals       []ObjectRef
 	byName        map[string]int // index of globals by name, built by Global
-	lower         []string // lower-cased names of globals, for the search
+	lower         []string       // lower-cased names of globals, for the search
 	globalsLoaded bool
 	visible       []visRow // the tree's rows after the search filter (tree.go)
 	shown         int      // globals among visible
