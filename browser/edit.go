@@ -38,6 +38,10 @@ type Editing interface {
 	CreateObject(name, protoName string) error
 	// RemoveGlobal removes the global name from the Lobby.
 	RemoveGlobal(name string) error
+	// AddSlot gives ref a new data slot name whose value is the Lua
+	// expression expr, evaluated in the image's globals, as one
+	// transaction.
+	AddSlot(ref ObjectRef, name, expr string) error
 	// RemoveSlot removes ref's data slot key.
 	RemoveSlot(ref ObjectRef, key string) error
 	// RemoveMethod removes ref's own method selector.
@@ -246,6 +250,51 @@ func (m VMImage) RemoveGlobal(name string) error {
 	}
 	if err := m.do(func() error { return m.setGlobal(name, lua.LNil) }); err != nil {
 		return fmt.Errorf("removing %s: %w", name, err)
+	}
+	return nil
+}
+
+// AddSlot implements Editing. The name must be a Lua name the object does
+// not have yet (a slot or a method of its own: the Inspector edits an
+// existing slot); a value that is nil would make no slot, so it is an
+// error too. The expression is evaluated and the slot set in one
+// transaction: on any error nothing changes.
+func (m VMImage) AddSlot(ref ObjectRef, name, expr string) error {
+	fail := func(err error) error { return fmt.Errorf("adding slot %s.%s: %w", ref.Name, name, err) }
+	if !identifier.MatchString(name) {
+		return fmt.Errorf("adding a slot to %s: %q is not a name (letters, digits and _, not starting with a digit)", ref.Name, name)
+	}
+	if strings.TrimSpace(expr) == "" {
+		return fail(fmt.Errorf("no value: write a Lua expression, e.g. 0 or {} or Object:clone()"))
+	}
+	o, err := m.object(ref)
+	if err != nil {
+		return err
+	}
+	switch x := o.T().RawGetString(name); x.(type) {
+	case *lua.LNilType:
+	case *lua.LFunction:
+		return fail(fmt.Errorf("%s has a method %s", ref.Name, name))
+	default:
+		return fail(fmt.Errorf("%s already has it (its value is edited in the Inspector)", ref.Name))
+	}
+	v := m.VM
+	ctx := context.Background()
+	err = v.Do(ctx, vm.TxOptions{Author: m.Author}, func() error {
+		res, err := v.Eval(ctx, expr, vm.EvalOptions{Name: "browser", Author: m.Author})
+		if err != nil {
+			return err
+		}
+		if len(res.Values) == 0 || res.Values[0] == lua.LNil {
+			return fmt.Errorf("the value of %s is nil, which makes no slot", strings.TrimSpace(expr))
+		}
+		_, err = v.Eval(ctx, "local t, k, v = ...; t[k] = v", vm.EvalOptions{
+			Name: "browser", Author: m.Author, NoExpr: true, Args: []lua.LValue{o.T(), lua.LString(name), res.Values[0]},
+		})
+		return err
+	})
+	if err != nil {
+		return fail(err)
 	}
 	return nil
 }

@@ -290,6 +290,7 @@ type editAnswers struct {
 	creates      map[[2]string]*answer[struct{}]
 	removeGlobal map[string]*answer[struct{}]
 	removeSlot   map[methodKey]*answer[struct{}] // selector is the slot's key
+	addSlot      map[addSlotKey]*answer[struct{}]
 	removeMethod map[methodKey]*answer[struct{}]
 }
 
@@ -352,6 +353,16 @@ func (a *asyncImage) CreateObject(name, protoName string) error {
 // RemoveGlobal implements browser.Editing.
 func (a *asyncImage) RemoveGlobal(name string) error {
 	return change(a, &a.edit.removeGlobal, name, func(m browser.VMImage) error { return m.RemoveGlobal(name) })
+}
+
+type addSlotKey struct {
+	ref        browser.ObjectRef
+	name, expr string
+}
+
+// AddSlot implements browser.Editing.
+func (a *asyncImage) AddSlot(ref browser.ObjectRef, name, expr string) error {
+	return change(a, &a.edit.addSlot, addSlotKey{ref, name, expr}, func(m browser.VMImage) error { return m.AddSlot(ref, name, expr) })
 }
 
 // RemoveSlot implements browser.Editing.
