@@ -351,7 +351,15 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 							if m.reopen == nil {
 								return layout.Rigid(func(layout.Context) layout.Dimensions { return layout.Dimensions{} })
 							}
-							return button(rv, revertLabel)
+							if m.confirmRevert != sn.Name {
+								return button(rv, revertLabel)
+							}
+							return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+								b := material.Button(th, rv, revertLabel)
+								b.Inset = layout.UniformInset(unit.Dp(4))
+								b.Background = confirmColor
+								return b.Layout(gtx)
+							})
 						}(),
 					)
 				})
@@ -363,7 +371,10 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 	})
 }
 
-var menuBorder = color.NRGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}
+var (
+	menuBorder   = color.NRGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}
+	confirmColor = color.NRGBA{R: 0xb0, G: 0x30, B: 0x30, A: 0xff} // a click that replaces the open image
+)
 
 // llmModel is the model of the session's resolver, "" without an LLM.
 func llmModel(g *globals) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -250,4 +251,33 @@ func llmtestWaiting(release <-chan struct{}) llmtest.Step {
 		<-release
 		return llmtest.Reply("hi")
 	})
+}
+
+// TestGUIImageMenuRenders renders the window with the Image menu's
+// import row and snapshots panel open (a revert waiting for its second
+// click) on the headless GPU, writes out/gui/image-menu.png and checks
+// that the menu rows and the status bar are drawn where the Router says.
+func TestGUIImageMenuRenders(t *testing.T) {
+	g := newMenuGUI(t)
+	if err := g.s.Image.Snapshot("before-lunch"); err != nil {
+		t.Fatal(err)
+	}
+	g.click("Import…")
+	g.click("Snapshots…")
+	g.menuIdle("1 snapshot")
+	g.click("Revert image to this")
+	g.waitFor("the object count", func() bool { return g.u.counter.Count() > 0 })
+	g.frame()
+	img := browsertest.Shoot(t, g.size, &g.ops)
+	browsertest.SavePNG(t, img, "image-menu.png")
+	bg := browsertest.Dominant(browsertest.Colours(img))
+	for _, label := range []string{"Export file", "Import as new image", "Snapshots of chat.image (1)", "Revert chat.image to before-lunch?", g.s.Path} {
+		r, ok := browsertest.Find(&g.r, label)
+		if !ok {
+			t.Fatalf("%q is not on screen", label)
+		}
+		if ink := browsertest.Ink(img, r, bg); ink < 40 {
+			t.Errorf("%q at %v has %d ink pixels", label, r, ink)
+		}
+	}
 }
