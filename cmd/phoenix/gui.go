@@ -210,8 +210,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
 	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
-	u.counter = newObjectCounter(s.Image, w.Invalidate)
-	u.counter.Recount()
+	u.counter = newObjectCounter(s.Image, w.Invalidate) // counts after the first frame
 	u.attachReopen(s, func(path string) (*bootstrap.Session, error) { return reopenWithAgent(g, path) }, g.resolver)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
@@ -247,6 +246,9 @@ func runGUI(ctx context.Context, g *globals) error {
 			gtx := app.NewContext(&ops, e)
 			u.Layout(gtx)
 			e.Frame(gtx.Ops)
+			if !drawn {
+				u.counter.Recount() // a scan of the image, off the UI and VM goroutines
+			}
 			drawn = true
 			reportFirstFrame() // with $PHOENIX_FIRST_FRAME set
 		}
