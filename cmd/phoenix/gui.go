@@ -113,7 +113,7 @@ func (u *gui) Status() string {
 	}
 	state := "all committed"
 	switch {
-	case u.loop.Busy():
+	case u.eval.Running():
 		state = "evaluating (not yet committed)"
 	case u.eval.RolledBack():
 		state = "last evaluation rolled back"
@@ -209,7 +209,7 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.quit = func() { w.Perform(system.ActionClose) }
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
-	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
+	u.attachChat(g.resolver, w.Invalidate)              // the right pane's Chat tab (guichat.go)
 	u.counter = newObjectCounter(s.Image, w.Invalidate) // counts after the first frame
 	u.attachReopen(s, func(path string) (*bootstrap.Session, error) { return reopenWithAgent(g, path) }, g.resolver)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ func (g *chatGUI) menuIdle(prefix string) string {
 		defer g.u.menu.mu.Unlock()
 		return !g.u.menu.running && strings.HasPrefix(g.u.menu.status, prefix)
 	})
+	g.frame() // draws what the action left, e.g. the snapshots panel
 	return g.u.menu.Status()
 }
 
@@ -96,6 +98,19 @@ func TestGUIStatusBarSaysPathObjectsCommitAndLLM(t *testing.T) {
 			t.Fatalf("the status bar does not show %q: %q", w, g.status())
 		}
 	}
+	// A do-it that waits shows as not yet committed.
+	block := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(block) })
+	defer unblock()
+	g.loop.Go(func(*vm.VM) { <-block })
+	g.typeDoIt("Lobby.pending = 1")
+	g.frame()
+	if !g.shows("evaluating (not yet committed)") {
+		t.Fatalf("while a do-it waits: %q", g.status())
+	}
+	unblock()
+	g.waitFor("the do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
+	g.u.Workspace.Editor.SetText("")
 	g.typeDoIt("error('no')")
 	g.waitFor("the failed do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
 	g.waitFor("the rolled back state", func() bool { return g.shows("last evaluation rolled back") })
@@ -238,6 +253,7 @@ func TestGUIImportAnExport(t *testing.T) {
 	if st := g.menuIdle("import of "); !strings.Contains(st, "already exists") {
 		t.Fatalf("status %q", st)
 	}
+	g.frame()
 	if !g.shows("import of ") {
 		t.Fatalf("the status bar does not say so: %q", g.status())
 	}

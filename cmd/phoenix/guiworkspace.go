@@ -83,3 +83,10 @@ func (a *asyncEvaluator) RolledBack() bool {
 	defer a.mu.Unlock()
 	return a.failed
 }
+
+// Running reports whether an evaluation is queued or running.
+func (a *asyncEvaluator) Running() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.running
+}
