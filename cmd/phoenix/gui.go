@@ -34,9 +34,11 @@ func guiCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "gui",
 		Short: "Open the Phoenix window: object browser, inspector, workspace, agent chat and approvals",
-		Long: `Opens one window on the image: the object browser on the left, the
-workspace on the right, and a status bar (image, number of objects, whether
-the image is evaluating). Ctrl-Q or closing the window closes the image.
+		Long: `Opens one window on the image: the Image menu (Snapshot, Export,
+Import…, Snapshots… with restore as a new image or revert in place), the
+object browser on the left, the workspace, inspector and agent chat on the
+right with the approvals pane, and a status bar (image, number of objects,
+commit state, LLM). Ctrl-Q or closing the window closes the image.
 Needs a display ($DISPLAY or $WAYLAND_DISPLAY).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
