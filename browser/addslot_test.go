@@ -96,7 +96,8 @@ func (d *driver) showsIn(pane int, s string) bool {
 	return false
 }
 
-// TestBrowserAddSlotFormRenders renders the add-slot form with an error,
+// TestBrowserAddSlotFormRenders renders the add-slot form with an error
+// (and the traits form with one),
 // writes out/gui/browser-addslot.png and checks that the form's fields
 // and its error (in red) are drawn where the Router says they are.
 func TestBrowserAddSlotFormRenders(t *testing.T) {
@@ -108,13 +109,19 @@ func TestBrowserAddSlotFormRenders(t *testing.T) {
 	d.typeAt(eds[0], "rate")
 	d.typeAt(eds[1], "1 +")
 	d.click(d.find(1, "Create slot"))
+	d.click(d.find(1, "Traits…"))
+	d.typeAt(d.paneEditors(1)[2], "Nope")
+	d.click(d.find(1, "Use trait"))
 	d.frame()
 	img := browsertest.Shoot(t, d.size, &d.ops)
 	browsertest.SavePNG(t, img, "browser-addslot.png")
 	bg := browsertest.Dominant(browsertest.Colours(img))
-	var errAt, formAt image.Rectangle
+	var errAt, formAt, traitErrAt image.Rectangle
 	for _, n := range d.nodes() {
 		l := d.label(n)
+		if strings.HasPrefix(l, "Bank using Nope") && traitErrAt.Empty() {
+			traitErrAt = n.Desc.Bounds
+		}
 		if strings.HasPrefix(l, "adding slot Bank.rate") && errAt.Empty() {
 			errAt = n.Desc.Bounds
 		}
@@ -122,8 +129,11 @@ func TestBrowserAddSlotFormRenders(t *testing.T) {
 			formAt = n.Desc.Bounds
 		}
 	}
-	if errAt.Empty() || formAt.Empty() {
-		t.Fatal("the form's caption or error is not on screen")
+	if errAt.Empty() || formAt.Empty() || traitErrAt.Empty() {
+		t.Fatal("the forms' caption or errors are not on screen")
+	}
+	if ink := browsertest.Ink(img, traitErrAt, bg); ink < 50 {
+		t.Errorf("the traits form's error has %d ink pixels", ink)
 	}
 	if ink := browsertest.Ink(img, formAt, bg); ink < 50 {
 		t.Errorf("the form's caption has %d ink pixels", ink)
@@ -138,5 +148,73 @@ func TestBrowserAddSlotFormRenders(t *testing.T) {
 	}
 	if reds < 50 {
 		t.Errorf("%d red pixels in the error, want it drawn in red", reds)
+	}
+}
+
+// TestBrowserTraitsForm drives the traits form: use a trait, see a
+// conflict refused in the form with nothing committed, keep another
+// trait's exclusions when one is added, and stop using one.
+func TestBrowserTraitsForm(t *testing.T) {
+	v, st := editImage(t)
+	for _, src := range []string{
+		"Loud = Trait:clone(); function Loud:speak() return 'LOUD' end; function Loud:shout() return 'HEY' end",
+		"Quiet = Trait:clone(); function Quiet:speak() return 'psst' end",
+		"Bank:uses(Loud:exclude('speak'))",
+	} {
+		evalValue(t, v, src)
+	}
+	d := newDriver(t, VMImage{VM: v})
+	use := func(obj, trait, button string) {
+		t.Helper()
+		d.click(d.find(0, obj))
+		d.click(d.find(1, "Traits…"))
+		eds := d.paneEditors(1)
+		if len(eds) != 1 {
+			t.Fatalf("%d editors in the middle pane, want the trait's name", len(eds))
+		}
+		d.typeAt(eds[0], trait)
+		d.click(d.find(1, button))
+	}
+	commitsOf(t, d, st, "use Loud", func() { use("Account", "Loud", "Use trait") })
+	if got := evalValue(t, v, "return Account:clone():speak()"); got != lua.LString("LOUD") {
+		t.Fatalf("Account speaks %v", got)
+	}
+	d.frame()
+	if !d.showsIn(1, "Loud") || d.b.TraitErr() != "" {
+		t.Fatalf("the view does not list Loud (error %q)", d.b.TraitErr())
+	}
+
+	// Quiet conflicts with Loud on speak: refused, in the form.
+	before := st.commits.Load()
+	use("Account", "Quiet", "Use trait")
+	if e := d.b.TraitErr(); !strings.Contains(e, "speak") || !strings.Contains(e, "Loud") || !strings.Contains(e, "Quiet") {
+		t.Fatalf("conflict error %q does not name the selector and both traits", e)
+	}
+	if !d.showsIn(1, "Account using Quiet") || st.commits.Load() != before {
+		t.Fatal("the conflict is not shown in the form, or something was committed")
+	}
+	if us := v.Global("Account").Traits(); len(us) != 1 {
+		t.Fatalf("Account's traits after the refused conflict: %+v", us)
+	}
+	d.click(d.find(1, "Cancel"))
+
+	// Bank excludes Loud's speak, so Quiet composes; the exclusion stays.
+	commitsOf(t, d, st, "use Quiet", func() { use("Bank", "Quiet", "Use trait") })
+	if got := evalValue(t, v, "return Bank:clone():speak() .. Bank:clone():shout()"); got != lua.LString("psstHEY") {
+		t.Fatalf("Bank says %v", got)
+	}
+	us := v.Global("Bank").Traits()
+	if len(us) != 2 || len(us[0].Exclude) != 1 || us[0].Exclude[0] != "speak" {
+		t.Fatalf("Bank's traits %+v: Loud's exclusion was lost", us)
+	}
+
+	commitsOf(t, d, st, "stop using Loud", func() { use("Account", "Loud", "Stop using trait") })
+	if got := evalValue(t, v, "return Account.speak"); got != lua.LNil {
+		t.Fatalf("Account still speaks: %v", got)
+	}
+	before = st.commits.Load()
+	use("Account", "Nope", "Use trait")
+	if !strings.Contains(d.b.TraitErr(), `no trait "Nope"`) || st.commits.Load() != before {
+		t.Fatalf("unknown trait: %q", d.b.TraitErr())
 	}
 }

@@ -44,6 +44,13 @@ type Editing interface {
 	AddSlot(ref ObjectRef, name, expr string) error
 	// RemoveSlot removes ref's data slot key.
 	RemoveSlot(ref ObjectRef, key string) error
+	// UseTrait adds the global trait named trait to ref's composition
+	// (keeping the others with their exclusions and aliases); a conflict
+	// it would cause is the error and changes nothing.
+	UseTrait(ref ObjectRef, trait string) error
+	// StopUsingTrait removes the global trait named trait from ref's
+	// composition.
+	StopUsingTrait(ref ObjectRef, trait string) error
 	// RemoveMethod removes ref's own method selector.
 	RemoveMethod(ref ObjectRef, selector string) error
 }
@@ -297,6 +304,116 @@ func (m VMImage) AddSlot(ref ObjectRef, name, expr string) error {
 		return fail(err)
 	}
 	return nil
+}
+
+// UseTrait implements Editing.
+func (m VMImage) UseTrait(ref ObjectRef, trait string) error {
+	return m.composeTraits(ref, trait, true)
+}
+
+// StopUsingTrait implements Editing.
+func (m VMImage) StopUsingTrait(ref ObjectRef, trait string) error {
+	return m.composeTraits(ref, trait, false)
+}
+
+// composeTraits sends ref uses(...) with its traits, plus (add) or minus
+// the global trait name, each kept with its exclusions and aliases, as
+// one transaction.
+func (m VMImage) composeTraits(ref ObjectRef, name string, add bool) error {
+	verb := "using"
+	if !add {
+		verb = "no longer using"
+	}
+	fail := func(err error) error { return fmt.Errorf("%s %s %s: %w", ref.Name, verb, name, err) }
+	o, err := m.object(ref)
+	if err != nil {
+		return err
+	}
+	tr := m.VM.Global(name)
+	if tr == nil || tr.Kind() != vm.KindTrait {
+		return fail(fmt.Errorf("there is no trait %q in the Lobby", name))
+	}
+	uses := o.Traits()
+	found := false
+	var keep []vm.TraitUse
+	for _, u := range uses {
+		if u.Trait == tr.OID() && tr.OID() != 0 {
+			found = true
+			continue
+		}
+		keep = append(keep, u)
+	}
+	switch {
+	case add && found:
+		return fail(fmt.Errorf("it uses it already"))
+	case !add && !found:
+		return fail(fmt.Errorf("it does not use it"))
+	}
+	args := []lua.LValue{o.T()}
+	var exprs []string
+	for _, u := range keep {
+		t, err := m.VM.Object(u.Trait)
+		if err != nil {
+			return fail(err)
+		}
+		args = append(args, t.T())
+		e := fmt.Sprintf("t%d", len(args)-1)
+		if len(u.Exclude) > 0 {
+			e += ":exclude(" + luaStrings(u.Exclude) + ")"
+		}
+		if len(u.Aliases) > 0 {
+			var as []string
+			for _, a := range u.Aliases {
+				as = append(as, "["+luaString(a.New)+"] = "+luaString(a.Old))
+			}
+			e += ":alias({" + strings.Join(as, ", ") + "})"
+		}
+		exprs = append(exprs, e)
+	}
+	if add {
+		args = append(args, tr.T())
+		exprs = append(exprs, fmt.Sprintf("t%d", len(args)-1))
+	}
+	names := []string{"o"}
+	for i := 1; i < len(args); i++ {
+		names = append(names, fmt.Sprintf("t%d", i))
+	}
+	src := "local " + strings.Join(names, ", ") + " = ...; o:uses(" + strings.Join(exprs, ", ") + ")"
+	err = m.do(func() error {
+		_, err := m.VM.Eval(context.Background(), src, vm.EvalOptions{Name: "browser", Author: m.Author, NoExpr: true, Args: args})
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// luaString quotes s as a Lua string literal.
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range []byte(s) {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func luaStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = luaString(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // RemoveSlot implements Editing.

@@ -40,8 +40,13 @@ type editState struct {
 	AddSlotButton      widget.Clickable // opens the add-slot form
 	AddSlotRun         widget.Clickable
 	AddSlotCancel      widget.Clickable
-	SlotName           widget.Editor // the form's name
-	SlotValue          widget.Editor // the form's Lua expression (Enter adds)
+	SlotName           widget.Editor    // the form's name
+	SlotValue          widget.Editor    // the form's Lua expression (Enter adds)
+	TraitsButton       widget.Clickable // opens the traits form
+	UseTraitRun        widget.Clickable
+	StopTraitRun       widget.Clickable
+	TraitCancel        widget.Clickable
+	TraitName          widget.Editor // the traits form's trait
 
 	showHistory bool
 	history     []Change
@@ -55,6 +60,8 @@ type editState struct {
 
 	addingSlot bool   // the add-slot form is open
 	addSlotErr string // the last AddSlot's error, shown in the form
+	traitsOpen bool   // the traits form is open
+	traitErr   string // the last UseTrait's or StopUsingTrait's error
 
 	creating      string // "", "object" or "trait"
 	confirmRemove bool
@@ -319,6 +326,20 @@ func (b *Browser) updateEditing(gtx layout.Context) {
 			add = true
 		}
 	}
+	if ed.TraitsButton.Clicked(gtx) && b.hasSelection {
+		ed.traitsOpen, ed.traitErr = !ed.traitsOpen, ""
+		gtx.Execute(key.FocusCmd{Tag: &ed.TraitName})
+	}
+	if ed.TraitCancel.Clicked(gtx) {
+		ed.traitsOpen, ed.traitErr = false, ""
+		ed.TraitName.SetText("")
+	}
+	if ed.UseTraitRun.Clicked(gtx) && ed.traitsOpen {
+		b.ComposeTrait(strings.TrimSpace(ed.TraitName.Text()), true)
+	}
+	if ed.StopTraitRun.Clicked(gtx) && ed.traitsOpen {
+		b.ComposeTrait(strings.TrimSpace(ed.TraitName.Text()), false)
+	}
 	if add && ed.addingSlot && b.hasSelection {
 		b.AddSlot(strings.TrimSpace(ed.SlotName.Text()), ed.SlotValue.Text())
 	}
@@ -361,6 +382,41 @@ func (b *Browser) AddSlot(name, expr string) {
 	})
 	b.runRequests()
 }
+
+// ComposeTrait makes the selected object use (add) or stop using the
+// global trait name (what the traits form's buttons do). An error, a
+// trait conflict among them, stays in the form.
+func (b *Browser) ComposeTrait(name string, add bool) {
+	e, ok := b.editing()
+	if !ok || !b.hasSelection {
+		return
+	}
+	ref := b.selected
+	b.ed.traitErr = ""
+	status := ref.Name + " uses " + name
+	if !add {
+		status = ref.Name + " no longer uses " + name
+	}
+	b.ed.requests = append(b.ed.requests, &request{
+		run: func() error {
+			if add {
+				return e.UseTrait(ref, name)
+			}
+			return e.StopUsingTrait(ref, name)
+		},
+		done: func() {
+			b.status, b.err, b.errLine = status, nil, 0
+			b.ed.traitsOpen, b.ed.traitErr = false, ""
+			b.ed.TraitName.SetText("")
+			b.Refresh()
+		},
+		fail: func(err error) { b.ed.traitErr = err.Error() },
+	})
+	b.runRequests()
+}
+
+// TraitErr is the traits form's error, "" when there is none.
+func (b *Browser) TraitErr() string { return b.ed.traitErr }
 
 // AddSlotErr is the add-slot form's error, "" when there is none.
 func (b *Browser) AddSlotErr() string { return b.ed.addSlotErr }
@@ -502,7 +558,7 @@ func (b *Browser) layoutDetailTools(gtx layout.Context, th *material.Theme) layo
 		method = btn.Layout
 	}
 	rows := []layout.FlexChild{layout.Rigid(func(gtx layout.Context) layout.Dimensions {
-		return buttons(gtx, smallButton(th, &ed.AddSlotButton, "Add slot").Layout, slot, method)
+		return buttons(gtx, smallButton(th, &ed.AddSlotButton, "Add slot").Layout, smallButton(th, &ed.TraitsButton, "Traits…").Layout, slot, method)
 	})}
 	if ed.addingSlot {
 		ed.SlotName.SingleLine = true
@@ -533,6 +589,30 @@ func (b *Browser) layoutDetailTools(gtx layout.Context, th *material.Theme) layo
 		if ed.addSlotErr != "" {
 			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 				l := material.Body2(th, ed.addSlotErr)
+				l.Color = dangerColor
+				return l.Layout(gtx)
+			}))
+		}
+	}
+	if ed.traitsOpen {
+		ed.TraitName.SingleLine = true
+		rows = append(rows,
+			layout.Rigid(material.Caption(th, "Traits of "+b.selected.Name+": use one, or stop using one").Layout),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Top: unit.Dp(2)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					return widget.Border{Color: borderColor, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return layout.UniformInset(unit.Dp(3)).Layout(gtx, material.Editor(th, &ed.TraitName, "Trait name, e.g. Comparable").Layout)
+					})
+				})
+			}),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return buttons(gtx, smallButton(th, &ed.UseTraitRun, "Use trait").Layout,
+					smallButton(th, &ed.StopTraitRun, "Stop using trait").Layout, smallButton(th, &ed.TraitCancel, "Cancel").Layout)
+			}))
+		if ed.traitErr != "" {
+			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				l := material.Body2(th, ed.traitErr)
 				l.Color = dangerColor
 				return l.Layout(gtx)
 			}))

@@ -291,6 +291,7 @@ type editAnswers struct {
 	removeGlobal map[string]*answer[struct{}]
 	removeSlot   map[methodKey]*answer[struct{}] // selector is the slot's key
 	addSlot      map[addSlotKey]*answer[struct{}]
+	traitUses    map[traitKey]*answer[struct{}]
 	removeMethod map[methodKey]*answer[struct{}]
 }
 
@@ -363,6 +364,22 @@ type addSlotKey struct {
 // AddSlot implements browser.Editing.
 func (a *asyncImage) AddSlot(ref browser.ObjectRef, name, expr string) error {
 	return change(a, &a.edit.addSlot, addSlotKey{ref, name, expr}, func(m browser.VMImage) error { return m.AddSlot(ref, name, expr) })
+}
+
+type traitKey struct {
+	ref   browser.ObjectRef
+	trait string
+	add   bool
+}
+
+// UseTrait implements browser.Editing.
+func (a *asyncImage) UseTrait(ref browser.ObjectRef, trait string) error {
+	return change(a, &a.edit.traitUses, traitKey{ref, trait, true}, func(m browser.VMImage) error { return m.UseTrait(ref, trait) })
+}
+
+// StopUsingTrait implements browser.Editing.
+func (a *asyncImage) StopUsingTrait(ref browser.ObjectRef, trait string) error {
+	return change(a, &a.edit.traitUses, traitKey{ref, trait, false}, func(m browser.VMImage) error { return m.StopUsingTrait(ref, trait) })
 }
 
 // RemoveSlot implements browser.Editing.
