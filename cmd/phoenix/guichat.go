@@ -38,6 +38,9 @@ type plannerChat struct {
 	invalidate func()
 	// tools is the planner's registry; nil: agent.BuiltinTools.
 	tools *agent.Registry
+	// held, if set and true, refuses a new turn (a revert is swapping
+	// the image and the resolver's journal).
+	held func() bool
 
 	mu      sync.Mutex
 	events  []workspace.ChatEvent
@@ -82,10 +85,16 @@ func (c *plannerChat) Drain() []workspace.ChatEvent {
 	return evs
 }
 
-var errChatBusy = errors.New("the agent is still working on the last request")
+var (
+	errChatBusy = errors.New("the agent is still working on the last request")
+	errChatHeld = errors.New("the image is being reverted to a snapshot; ask again when it is done")
+)
 
 // Send implements workspace.ChatEngine: it queues a Planner.Run of text.
 func (c *plannerChat) Send(text string) error {
+	if c.held != nil && c.held() {
+		return errChatHeld
+	}
 	c.mu.Lock()
 	if c.running {
 		c.mu.Unlock()

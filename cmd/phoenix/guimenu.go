@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gioui.org/layout"
@@ -47,7 +48,8 @@ type imageMenu struct {
 
 	// reopen swaps the open image for a revert; nil: Revert is not
 	// offered (guirevert.go).
-	reopen *reopener
+	reopen    *reopener
+	reverting atomic.Bool // from Revert until its request ends
 
 	mu        sync.Mutex
 	running   bool

@@ -55,7 +55,9 @@ func (m *imageMenu) Revert(name string) bool {
 		}
 	}
 	safety := m.safetyName()
-	return m.startVM("reverting to snapshot "+name+"…", func(v *vm.VM) string {
+	m.reverting.Store(true)
+	ok := m.startVM("reverting to snapshot "+name+"…", func(v *vm.VM) string {
+		defer m.reverting.Store(false)
 		if err := m.im.Snapshot(safety); err != nil {
 			return "revert failed, nothing changed: taking snapshot " + safety + ": " + err.Error()
 		}
@@ -82,6 +84,10 @@ func (m *imageMenu) Revert(name string) bool {
 		}
 		return "reverted to snapshot " + name + "; the state before is snapshot " + safety
 	})
+	if !ok {
+		m.reverting.Store(false)
+	}
+	return ok
 }
 
 // importPath is where Import writes the image imported from the export
@@ -180,4 +186,7 @@ func (u *gui) attachReopen(s *bootstrap.Session, open func(string) (*bootstrap.S
 	}
 	u.menu.reopen = &reopener{sess: s, open: open, counter: u.counter, blocked: u.revertBlocked,
 		rewire: func(ns *bootstrap.Session) { u.rewire(ns, r) }}
+	if c, ok := u.inspector.Chat.Engine.(*plannerChat); ok {
+		c.held = u.menu.reverting.Load // no chat turn starts while a revert swaps the image
+	}
 }

@@ -297,3 +297,31 @@ func TestGUIImageMenuRenders(t *testing.T) {
 		}
 	}
 }
+
+// TestGUIChatWaitsForARevert: while a revert is queued or running, a new
+// chat turn is refused with a message saying why; afterwards it runs.
+func TestGUIChatWaitsForARevert(t *testing.T) {
+	g := newMenuGUI(t)
+	if err := g.s.Image.Snapshot("s1"); err != nil {
+		t.Fatal(err)
+	}
+	block := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(block) })
+	defer unblock()
+	g.loop.Go(func(*vm.VM) { <-block })
+	if !g.u.menu.Revert("s1") {
+		t.Fatal("the revert was not queued")
+	}
+	eng := g.u.inspector.Chat.Engine.(*plannerChat)
+	if err := eng.Send("hello"); err != errChatHeld {
+		t.Fatalf("Send during a revert: %v", err)
+	}
+	unblock()
+	g.menuIdle("reverted to snapshot s1")
+	g.srv.Script(llmtest.Reply("hi"))
+	g.click("Chat")
+	g.typeRequest("hello")
+	g.waitFor("the answer", func() bool {
+		return strings.Contains(g.u.inspector.Chat.Transcript(), "agent: hi") && !g.u.inspector.Chat.Running()
+	})
+}
