@@ -42,6 +42,7 @@
 //	a/<seq>                          audit entry (see below), seq 1, 2, 3, ...
 //	m/approval-seq                   8-byte BE last approval number assigned (absent = 0)
 //	q/<id>                           JSON Approval; id is 1-64 of [A-Za-z0-9._-]
+//	r/<id>                           a memory item of agent/memory (opaque bytes); id as for q/
 //
 // History sequence numbers are global to the image and increase with every
 // entry committed, so a method's entries sort oldest first. A selector may

@@ -137,6 +137,10 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 			} else if _, err := decodeApproval(id, v); err != nil {
 				rep.add(0, "approval queue", "%v", err)
 			}
+		case bytes.HasPrefix(k, prefixMemory):
+			if CheckMemoryID(string(k[len(prefixMemory):])) != nil {
+				rep.add(0, "memory", "malformed key %q", k)
+			}
 		default:
 			rep.add(0, "", "key %q is in no known keyspace", k)
 		}
