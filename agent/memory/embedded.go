@@ -1,0 +1,353 @@
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bleveindex "github.com/blevesearch/bleve_index_api"
+)
+
+// Persister is where the embedded store keeps its items: *image.Image
+// implements it (the r/ keyspace).
+type Persister interface {
+	PutMemories(items map[string][]byte) error
+	DeleteMemories(ids []string) error
+	Memories(fn func(id string, value []byte) error) error
+}
+
+// Options configure the embedded store.
+type Options struct {
+	// Embedder, if not nil, embeds items and queries; nil means BM25 only.
+	Embedder Embedder
+	// MinSimilarity is the cosine below which a vector match is not
+	// counted (0 means DefaultMinSimilarity).
+	MinSimilarity float64
+	Log           *slog.Logger
+}
+
+// DefaultMinSimilarity keeps unrelated items out of vector results.
+const DefaultMinSimilarity = 0.25
+
+// rrfK is the constant of reciprocal rank fusion (Cormack et al. 2009).
+const rrfK = 60
+
+// Embedded is the default Store: items in the image, BM25 from bleve and an
+// exact cosine scan over vectors, fused by reciprocal rank.
+type Embedded struct {
+	p    Persister
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.RWMutex
+	items map[string]*Item
+	index bleve.Index // in memory; rebuilt from the items at Open
+}
+
+var _ Store = (*Embedded)(nil)
+
+// indexDoc is what bleve indexes of an item.
+type indexDoc struct {
+	Text string `json:"text"`
+}
+
+func newIndex() (bleve.Index, error) {
+	m := mapping.NewIndexMapping()
+	m.ScoringModel = bleveindex.BM25Scoring
+	m.DefaultAnalyzer = "en"
+	return bleve.NewMemOnly(m)
+}
+
+// OpenEmbedded loads the items kept by p and builds their index.
+// progress (may be nil) is called every 1000 items while indexing.
+func OpenEmbedded(p Persister, opts Options, progress func(done int)) (*Embedded, error) {
+	if opts.MinSimilarity == 0 {
+		opts.MinSimilarity = DefaultMinSimilarity
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	idx, err := newIndex()
+	if err != nil {
+		return nil, fmt.Errorf("memory: creating the search index: %w", err)
+	}
+	e := &Embedded{p: p, opts: opts, log: log, items: map[string]*Item{}, index: idx}
+	batch := idx.NewBatch()
+	n := 0
+	err = p.Memories(func(id string, v []byte) error {
+		var it Item
+		if err := json.Unmarshal(v, &it); err != nil {
+			log.Warn("memory: skipping an undecodable item", "id", id, "err", err)
+			return nil
+		}
+		it.ID = id
+		e.items[id] = &it
+		if err := batch.Index(id, indexDoc{Text: it.Text()}); err != nil {
+			return err
+		}
+		n++
+		if batch.Size() >= 1000 {
+			if err := idx.Batch(batch); err != nil {
+				return err
+			}
+			batch.Reset()
+			if progress != nil {
+				progress(n)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = idx.Batch(batch)
+	}
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("memory: loading the remembered items: %w", err)
+	}
+	if progress != nil {
+		progress(n)
+	}
+	return e, nil
+}
+
+// Remember implements Store. If the embedder fails, the item is kept
+// without a vector (BM25 still finds it) and the failure is logged.
+func (e *Embedded) Remember(ctx context.Context, it Item) (Item, error) {
+	if err := prepare(&it); err != nil {
+		return Item{}, err
+	}
+	if err := embedOne(ctx, e.opts.Embedder, &it); err != nil {
+		e.log.Warn("memory: remembering without a vector", "id", it.ID, "err", err)
+	}
+	if err := e.RememberAll([]Item{it}); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+// RememberAll stores prepared items (with their vectors, if any) in one
+// write; it is how benchmarks and imports fill a store quickly. Items
+// without an ID or time get them.
+func (e *Embedded) RememberAll(items []Item) error {
+	vals := make(map[string][]byte, len(items))
+	batch := e.index.NewBatch()
+	for i := range items {
+		it := &items[i]
+		if err := prepare(it); err != nil {
+			return err
+		}
+		if it.Vector != nil {
+			it.Vector = normalize(it.Vector)
+		}
+		v, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("memory: encoding item %s: %w", it.ID, err)
+		}
+		vals[it.ID] = v
+		if err := batch.Index(it.ID, indexDoc{Text: it.Text()}); err != nil {
+			return fmt.Errorf("memory: indexing item %s: %w", it.ID, err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.items == nil {
+		return errors.New("memory: the store is closed")
+	}
+	if err := e.p.PutMemories(vals); err != nil {
+		return err
+	}
+	if err := e.index.Batch(batch); err != nil {
+		return fmt.Errorf("memory: indexing: %w", err)
+	}
+	for i := range items {
+		it := items[i]
+		e.items[it.ID] = &it
+	}
+	return nil
+}
+
+// candidates is how many results each ranking contributes to the fusion.
+func candidates(k int) int { return max(50, 5*k) }
+
+// Search implements Store: BM25 (bleve) and, with an embedder, the cosine
+// scan, fused by reciprocal rank. If embedding the query fails, BM25 alone
+// answers and the failure is logged.
+func (e *Embedded) Search(ctx context.Context, query string, k int) ([]Hit, error) {
+	if k <= 0 {
+		return nil, nil
+	}
+	qv, err := embedQuery(ctx, e.opts.Embedder, query)
+	if err != nil {
+		e.log.Warn("memory: searching by BM25 alone", "err", err)
+		qv = nil
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.items == nil {
+		return nil, errors.New("memory: the store is closed")
+	}
+	n := candidates(k)
+	fused := map[string]float64{}
+
+	mq := bleve.NewMatchQuery(query)
+	mq.SetField("text")
+	req := bleve.NewSearchRequestOptions(mq, n, 0, false)
+	res, err := e.index.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("memory: BM25 search for %q: %w", query, err)
+	}
+	for rank, h := range res.Hits {
+		fused[h.ID] += 1.0 / float64(rrfK+rank+1)
+	}
+	if qv != nil {
+		for rank, id := range e.nearest(qv, n) {
+			fused[id] += 1.0 / float64(rrfK+rank+1)
+		}
+	}
+	hits := make([]Hit, 0, len(fused))
+	for id, s := range fused {
+		if it := e.items[id]; it != nil {
+			hits = append(hits, Hit{Item: *it, Score: s})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].Item.Time.After(hits[j].Item.Time)
+	})
+	if len(hits) > k {
+		hits = hits[:k]
+	}
+	return hits, nil
+}
+
+// nearest is the exact cosine scan: the ids of the n items most similar to
+// the unit vector q, at least MinSimilarity, best first.
+func (e *Embedded) nearest(q []float32, n int) []string {
+	type sc struct {
+		id string
+		s  float32
+	}
+	min := float32(e.opts.MinSimilarity)
+	var top []sc
+	for id, it := range e.items {
+		if len(it.Vector) != len(q) {
+			continue
+		}
+		var dot float32
+		for i, x := range it.Vector {
+			dot += x * q[i]
+		}
+		if dot < min {
+			continue
+		}
+		if len(top) < n {
+			top = append(top, sc{id, dot})
+			if len(top) == n {
+				sort.Slice(top, func(i, j int) bool { return top[i].s > top[j].s })
+			}
+			continue
+		}
+		if dot <= top[n-1].s {
+			continue
+		}
+		// insert, keeping top sorted
+		i := sort.Search(n, func(i int) bool { return top[i].s < dot })
+		copy(top[i+1:], top[i:n-1])
+		top[i] = sc{id, dot}
+	}
+	sort.Slice(top, func(i, j int) bool { return top[i].s > top[j].s })
+	out := make([]string, len(top))
+	for i, t := range top {
+		out[i] = t.id
+	}
+	return out
+}
+
+// List implements Store.
+func (e *Embedded) List(ctx context.Context, f Filter) ([]Item, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.items == nil {
+		return nil, errors.New("memory: the store is closed")
+	}
+	var out []Item
+	for _, it := range e.items {
+		if f.match(it) {
+			out = append(out, *it)
+		}
+	}
+	sortNewestFirst(out)
+	return out, nil
+}
+
+func sortNewestFirst(items []Item) {
+	sort.Slice(items, func(i, j int) bool {
+		if !items[i].Time.Equal(items[j].Time) {
+			return items[i].Time.After(items[j].Time)
+		}
+		return items[i].ID < items[j].ID
+	})
+}
+
+// Prune implements Store.
+func (e *Embedded) Prune(ctx context.Context, f Filter) (int, error) {
+	if f.empty() {
+		return 0, errors.New("memory: prune needs a kind, an age or ids (refusing to forget everything)")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.items == nil {
+		return 0, errors.New("memory: the store is closed")
+	}
+	var ids []string
+	for id, it := range e.items {
+		if f.match(it) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if err := e.p.DeleteMemories(ids); err != nil {
+		return 0, err
+	}
+	batch := e.index.NewBatch()
+	for _, id := range ids {
+		batch.Delete(id)
+		delete(e.items, id)
+	}
+	if err := e.index.Batch(batch); err != nil {
+		return len(ids), fmt.Errorf("memory: updating the index: %w", err)
+	}
+	return len(ids), nil
+}
+
+// Count implements Store.
+func (e *Embedded) Count(ctx context.Context) (int, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.items == nil {
+		return 0, errors.New("memory: the store is closed")
+	}
+	return len(e.items), nil
+}
+
+// Close releases the index; the items stay in the image.
+func (e *Embedded) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.items == nil {
+		return nil
+	}
+	e.items = nil
+	return e.index.Close()
+}

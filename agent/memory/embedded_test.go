@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/phoenix-image/phoenix/image"
+)
+
+func newImage(t testing.TB) *image.Image {
+	t.Helper()
+	im, err := image.Create(filepath.Join(t.TempDir(), "test.image"), image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { im.Close() })
+	return im
+}
+
+func TestEmbeddedConformance(t *testing.T) {
+	storeSuite(t, func(t *testing.T, e Embedder) Store {
+		s, err := OpenEmbedded(newImage(t), Options{Embedder: e}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestEmbeddedSurvivesRestartExportAndImport(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.image")
+	im, err := image.Create(path, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenEmbedded(im, Options{Embedder: &fakeEmbedder{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range pastWork {
+		if _, err := s.Remember(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	im.Close()
+
+	check := func(where string, im *image.Image, e Embedder) {
+		t.Helper()
+		s, err := OpenEmbedded(im, Options{Embedder: e}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		defer s.Close()
+		if n, _ := s.Count(ctx); n != len(pastWork) {
+			t.Fatalf("%s: %d items, want %d", where, n, len(pastWork))
+		}
+		hits, err := s.Search(ctx, "withdraw money from my account", 1)
+		if err != nil || len(hits) != 1 || hits[0].Item.Selector != "withdraw" {
+			t.Fatalf("%s: search %+v (%v)", where, hits, err)
+		}
+		if len(hits[0].Item.Vector) != 256 {
+			t.Fatalf("%s: the vector was not kept (%d dims)", where, len(hits[0].Item.Vector))
+		}
+	}
+	im, err = image.Open(path, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after restart", im, &fakeEmbedder{})
+	check("after restart, no embedder", im, nil)
+	var buf bytes.Buffer
+	if _, err := im.Export(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	im.Close()
+	dest := filepath.Join(dir, "b.image")
+	if _, err := image.Import(&buf, dest, nil); err != nil {
+		t.Fatal(err)
+	}
+	im2, err := image.Open(dest, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im2.Close()
+	check("after export and import", im2, &fakeEmbedder{})
+}
