@@ -97,6 +97,7 @@ or the repl when there is no display or this build has no GUI.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("PHOENIX_LOG", "warn"), "log level: debug, info, warn or error (env PHOENIX_LOG)")
 	root.AddCommand(evalCmd(g), runCmd(g), replCmd(g), testCmd(g), imageCmd(g), fileoutCmd(g), fileinCmd(g), historyCmd(g), revertCmd(g),
 		approvalsCmd(g), auditCmd(g), shellCmd(g), guiCmd(g), sandboxExecCmd(), sandboxIdleCmd())
+	root.AddCommand(memoryCmd(g))
 	return root
 }
 
