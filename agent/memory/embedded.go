@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bleveindex "github.com/blevesearch/bleve_index_api"
 )
@@ -48,6 +49,67 @@ type Embedded struct {
 	mu    sync.RWMutex
 	items map[string]*Item
 	index bleve.Index // in memory; rebuilt from the items at Open
+	vecs  vectorSlab  // the items' vectors, contiguous for the scan
+}
+
+// vectorSlab keeps unit vectors of one dimension in one slice, row i
+// belonging to ids[i], so the cosine scan walks memory in order.
+type vectorSlab struct {
+	dim  int
+	data []float32
+	ids  []string
+	row  map[string]int
+}
+
+func (s *vectorSlab) put(id string, v []float32) {
+	if s.row == nil {
+		s.row = map[string]int{}
+	}
+	s.remove(id)
+	if len(v) == 0 {
+		return
+	}
+	if s.dim == 0 {
+		s.dim = len(v)
+	}
+	if len(v) != s.dim {
+		return // another model's vector: not comparable
+	}
+	s.row[id] = len(s.ids)
+	s.ids = append(s.ids, id)
+	s.data = append(s.data, v...)
+}
+
+func (s *vectorSlab) remove(id string) {
+	r, ok := s.row[id]
+	if !ok {
+		return
+	}
+	last := len(s.ids) - 1
+	if r != last {
+		s.ids[r] = s.ids[last]
+		copy(s.data[r*s.dim:(r+1)*s.dim], s.data[last*s.dim:])
+		s.row[s.ids[r]] = r
+	}
+	s.ids = s.ids[:last]
+	s.data = s.data[:last*s.dim]
+	delete(s.row, id)
+}
+
+func dot(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(a) &^ 3
+	b = b[:len(a)]
+	for i := 0; i < n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for i := n; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
 }
 
 var _ Store = (*Embedded)(nil)
@@ -61,7 +123,10 @@ func newIndex() (bleve.Index, error) {
 	m := mapping.NewIndexMapping()
 	m.ScoringModel = bleveindex.BM25Scoring
 	m.DefaultAnalyzer = "en"
-	return bleve.NewMemOnly(m)
+	// scorch with no path keeps its segments in memory; it is the index
+	// type that implements BM25 (bleve.NewMemOnly's upsidedown falls back
+	// to TF-IDF).
+	return bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
 }
 
 // OpenEmbedded loads the items kept by p and builds their index.
@@ -89,6 +154,7 @@ func OpenEmbedded(p Persister, opts Options, progress func(done int)) (*Embedded
 		}
 		it.ID = id
 		e.items[id] = &it
+		e.vecs.put(id, it.Vector)
 		if err := batch.Index(id, indexDoc{Text: it.Text()}); err != nil {
 			return err
 		}
@@ -169,6 +235,7 @@ func (e *Embedded) RememberAll(items []Item) error {
 	for i := range items {
 		it := items[i]
 		e.items[it.ID] = &it
+		e.vecs.put(it.ID, it.Vector)
 	}
 	return nil
 }
@@ -238,31 +305,28 @@ func (e *Embedded) nearest(q []float32, n int) []string {
 	}
 	min := float32(e.opts.MinSimilarity)
 	var top []sc
-	for id, it := range e.items {
-		if len(it.Vector) != len(q) {
-			continue
-		}
-		var dot float32
-		for i, x := range it.Vector {
-			dot += x * q[i]
-		}
-		if dot < min {
+	d := e.vecs.dim
+	if d != len(q) {
+		return nil
+	}
+	for r, id := range e.vecs.ids {
+		s := dot(q, e.vecs.data[r*d:(r+1)*d])
+		if s < min {
 			continue
 		}
 		if len(top) < n {
-			top = append(top, sc{id, dot})
+			top = append(top, sc{id, s})
 			if len(top) == n {
 				sort.Slice(top, func(i, j int) bool { return top[i].s > top[j].s })
 			}
 			continue
 		}
-		if dot <= top[n-1].s {
+		if s <= top[n-1].s {
 			continue
 		}
-		// insert, keeping top sorted
-		i := sort.Search(n, func(i int) bool { return top[i].s < dot })
+		i := sort.Search(n, func(i int) bool { return top[i].s < s })
 		copy(top[i+1:], top[i:n-1])
-		top[i] = sc{id, dot}
+		top[i] = sc{id, s}
 	}
 	sort.Slice(top, func(i, j int) bool { return top[i].s > top[j].s })
 	out := make([]string, len(top))
@@ -324,6 +388,7 @@ func (e *Embedded) Prune(ctx context.Context, f Filter) (int, error) {
 	for _, id := range ids {
 		batch.Delete(id)
 		delete(e.items, id)
+		e.vecs.remove(id)
 	}
 	if err := e.index.Batch(batch); err != nil {
 		return len(ids), fmt.Errorf("memory: updating the index: %w", err)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/blevesearch/bleve/v2"
 
 	"github.com/phoenix-image/phoenix/image"
 )
@@ -89,4 +92,28 @@ func TestEmbeddedSurvivesRestartExportAndImport(t *testing.T) {
 	}
 	defer im2.Close()
 	check("after export and import", im2, &fakeEmbedder{})
+}
+
+func TestEmbeddedRanksByBM25(t *testing.T) {
+	s, err := OpenEmbedded(newImage(t), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, it := range pastWork {
+		if _, err := s.Remember(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := bleve.NewMatchQuery("account money")
+	q.SetField("text")
+	req := bleve.NewSearchRequest(q)
+	req.Explain = true
+	res, err := s.index.Search(req)
+	if err != nil || len(res.Hits) == 0 {
+		t.Fatalf("search: %v %v", res, err)
+	}
+	if expl := res.Hits[0].Expl.String(); !strings.Contains(expl, "as per bm25 model") {
+		t.Fatalf("the score is not BM25:\n%s", expl)
+	}
 }

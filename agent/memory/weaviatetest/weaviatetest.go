@@ -30,9 +30,12 @@ const Version = "v1.35.2"
 
 // Server is a running weaviate-server.
 type Server struct {
-	Host string // 127.0.0.1:PORT, for weaviate.Config.Host
-	cmd  *exec.Cmd
-	out  *syncBuffer
+	Host    string // 127.0.0.1:PORT, for weaviate.Config.Host
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	dir     string
+	exited  chan struct{}
+	waitErr error
 }
 
 // syncBuffer collects the server's output; the process writes while a
@@ -115,23 +118,38 @@ func freePair() (int, error) {
 // server does not become ready within a minute.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	bin, err := Binary()
+	s, err := Launch()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Launch starts a weaviate-server and waits until it is ready, for callers
+// without a testing.TB (e.g. benchmarks sharing one server from TestMain).
+// The caller must Stop it.
+func Launch() (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
 	}
 	ports := make([]int, 7)
 	for _, i := range []int{0, 1, 6} {
 		if ports[i], err = freePort(); err != nil {
-			tb.Fatalf("weaviatetest: no free loopback port: %v", err)
+			return nil, fmt.Errorf("weaviatetest: no free loopback port: %w", err)
 		}
 	}
 	for _, i := range []int{2, 4} {
 		if ports[i], err = freePair(); err != nil {
-			tb.Fatalf("weaviatetest: no free loopback ports: %v", err)
+			return nil, fmt.Errorf("weaviatetest: no free loopback ports: %w", err)
 		}
 		ports[i+1] = ports[i] + 1
 	}
-	dir := tb.TempDir()
+	dir, err := os.MkdirTemp("", "weaviatetest-")
+	if err != nil {
+		return nil, fmt.Errorf("weaviatetest: %w", err)
+	}
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--scheme", "http")
 	cmd.Env = append(os.Environ(),
 		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true",
@@ -159,20 +177,11 @@ func Start(tb testing.TB) *Server {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		tb.Fatalf("weaviatetest: starting %s: %v", bin, err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("weaviatetest: starting %s: %w", bin, err)
 	}
-	s := &Server{Host: "127.0.0.1:" + strconv.Itoa(ports[0]), cmd: cmd, out: out}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
+	s := &Server{Host: "127.0.0.1:" + strconv.Itoa(ports[0]), cmd: cmd, out: out, dir: dir, exited: make(chan struct{})}
+	go func() { s.waitErr = cmd.Wait(); close(s.exited) }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {
@@ -180,18 +189,32 @@ func Start(tb testing.TB) *Server {
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return s, nil
 			}
 		}
 		select {
-		case err := <-exited:
-			exited <- err
-			tb.Fatalf("weaviatetest: weaviate-server exited before it was ready (%v); its output:\n%s", err, tail(out.Bytes()))
+		case <-s.exited:
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("weaviatetest: weaviate-server exited before it was ready (%v); its output:\n%s", s.waitErr, tail(out.Bytes()))
 		case <-ctx.Done():
-			tb.Fatalf("weaviatetest: weaviate-server on %s not ready after a minute; its output:\n%s", s.Host, tail(out.Bytes()))
+			s.Stop()
+			return nil, fmt.Errorf("weaviatetest: weaviate-server on %s not ready after a minute; its output:\n%s", s.Host, tail(out.Bytes()))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after 15 s) and removes
+// its data directory.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
+	os.RemoveAll(s.dir)
 }
 
 func tail(b []byte) []byte {
