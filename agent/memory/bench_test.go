@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/phoenix-image/phoenix/agent/memory/weaviatetest"
 	"github.com/phoenix-image/phoenix/image"
@@ -22,13 +23,17 @@ import (
 // embedder for both backends, so the figures compare the stores, not an
 // embedding model. The stores are built once per size and shared by all
 // runs (-count); one weaviate-server serves every Weaviate benchmark and is
-// stopped by TestMain.
+// stopped by TestMain. Both are measured at rest: Weaviate after it has
+// flushed the import's memtables to segments (searching them unflushed,
+// right after the import, took 50-100 ms a query here).
 
-const benchDim = 256
+// weaviateSettle is how long a Weaviate benchmark waits after importing.
+const weaviateSettle = 10 * time.Second
 
 var (
 	benchMu      sync.Mutex
 	benchStores  = map[string]Store{}
+	benchImages  = map[int]*image.Image{} // of the embedded stores, by size
 	benchServer  *weaviatetest.Server
 	benchTempDir string
 )
@@ -38,6 +43,9 @@ func TestMain(m *testing.M) {
 	benchMu.Lock()
 	for _, s := range benchStores {
 		s.Close()
+	}
+	for _, im := range benchImages {
+		im.Close()
 	}
 	if benchServer != nil {
 		benchServer.Stop()
@@ -150,6 +158,7 @@ func benchStore(b *testing.B, backend string, n int) Store {
 		if err != nil {
 			b.Fatal(err)
 		}
+		benchImages[n] = im
 		e, err := OpenEmbedded(im, Options{Embedder: &fakeEmbedder{}}, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -158,6 +167,15 @@ func benchStore(b *testing.B, backend string, n int) Store {
 			if err := e.RememberAll(items[start:min(start+5000, n)]); err != nil {
 				b.Fatal(err)
 			}
+		}
+		s = e
+	case "embedded-bm25":
+		benchMu.Unlock()
+		benchStore(b, "embedded", n)
+		benchMu.Lock()
+		e, err := OpenEmbedded(benchImages[n], Options{}, nil)
+		if err != nil {
+			b.Fatal(err)
 		}
 		s = e
 	case "weaviate":
@@ -175,6 +193,9 @@ func benchStore(b *testing.B, backend string, n int) Store {
 		if err := w.RememberAll(ctx, items); err != nil {
 			b.Fatal(err)
 		}
+		// Let the server flush its memtables (after 2 idle seconds, see
+		// weaviatetest), as a long-running one would have.
+		time.Sleep(weaviateSettle)
 		s = w
 	}
 	if c, err := s.Count(ctx); err != nil || c != n {
@@ -206,3 +227,29 @@ func BenchmarkMemorySearchEmbedded10k(b *testing.B)  { benchSearch(b, "embedded"
 func BenchmarkMemorySearchEmbedded100k(b *testing.B) { benchSearch(b, "embedded", 100_000) }
 func BenchmarkMemorySearchWeaviate10k(b *testing.B)  { benchSearch(b, "weaviate", 10_000) }
 func BenchmarkMemorySearchWeaviate100k(b *testing.B) { benchSearch(b, "weaviate", 100_000) }
+
+// BM25 alone (no embedder): the bleve part of the embedded search.
+func BenchmarkMemorySearchEmbeddedBM25_10k(b *testing.B)  { benchSearch(b, "embedded-bm25", 10_000) }
+func BenchmarkMemorySearchEmbeddedBM25_100k(b *testing.B) { benchSearch(b, "embedded-bm25", 100_000) }
+
+// Opening the embedded store: reading the items from the image and
+// rebuilding the bleve index, the cache that is not stored.
+func benchOpen(b *testing.B, n int) {
+	benchStore(b, "embedded", n)
+	benchMu.Lock()
+	im := benchImages[n]
+	benchMu.Unlock()
+	for b.Loop() {
+		e, err := OpenEmbedded(im, Options{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c, _ := e.Count(context.Background()); c != n {
+			b.Fatalf("opened %d items, want %d", c, n)
+		}
+		e.Close()
+	}
+}
+
+func BenchmarkMemoryOpenEmbedded10k(b *testing.B)  { benchOpen(b, 10_000) }
+func BenchmarkMemoryOpenEmbedded100k(b *testing.B) { benchOpen(b, 100_000) }
