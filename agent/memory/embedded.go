@@ -130,7 +130,7 @@ func newIndex() (bleve.Index, error) {
 }
 
 // OpenEmbedded loads the items kept by p and builds their index.
-// progress (may be nil) is called every 1000 items while indexing.
+// progress (may be nil) is called every openBatch items while indexing.
 func OpenEmbedded(p Persister, opts Options, progress func(done int)) (*Embedded, error) {
 	if opts.MinSimilarity == 0 {
 		opts.MinSimilarity = DefaultMinSimilarity
@@ -159,7 +159,7 @@ func OpenEmbedded(p Persister, opts Options, progress func(done int)) (*Embedded
 			return err
 		}
 		n++
-		if batch.Size() >= 1000 {
+		if batch.Size() >= openBatch {
 			if err := idx.Batch(batch); err != nil {
 				return err
 			}
@@ -416,3 +416,7 @@ func (e *Embedded) Close() error {
 	e.items = nil
 	return e.index.Close()
 }
+
+// openBatch is how many items OpenEmbedded indexes per bleve batch (each
+// batch becomes a segment; fewer, larger ones index and search faster).
+const openBatch = 1000
