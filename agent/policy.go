@@ -27,7 +27,7 @@ type Policy struct {
 
 // DefaultCore lists the core objects: changing or removing their methods
 // always needs a person.
-var DefaultCore = []string{"Object", "Trait", "Lobby", "LLM", "Policy", "AuditLog", "TestCase", "Error", "MessageNotUnderstood", "Message", "Transcript"}
+var DefaultCore = []string{"Object", "Trait", "Lobby", "LLM", "Policy", "AuditLog", "TestCase", "Error", "MessageNotUnderstood", "Message", "Transcript", "Memory"}
 
 // LoadPolicy reads the Policy object; a missing or malformed policy is the
 // strictest one.

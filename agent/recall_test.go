@@ -164,3 +164,11 @@ func TestSelectorWords(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestMemoryObjectIsCore(t *testing.T) {
+	f := newFixture(t)
+	d := LoadPolicy(f.s.VM).Decide("Memory", false, "function Memory:x() end", true)
+	if !d.NeedsPerson {
+		t.Fatalf("a change to Memory (where the memory lives) goes without a person: %+v", d)
+	}
+}
