@@ -19,6 +19,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/phoenix-image/phoenix/agent/memory"
+	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -328,8 +329,11 @@ func (r *Resolver) rememberMethod(ctx context.Context, p *Proposal) {
 	if g := goalOf(ctx); purpose == "" && g != "" {
 		purpose = g
 	}
-	if p.Explanation != "" {
-		purpose = strings.TrimSpace(purpose + " — " + p.Explanation)
+	if e := strings.TrimSpace(p.Explanation); e != "" {
+		if purpose != "" {
+			purpose += " — "
+		}
+		purpose += e
 	}
 	remember(ctx, r.Memory, memory.Item{Kind: memory.KindMethod, Object: p.Target, Selector: p.Selector,
 		Source: p.Source, Purpose: purpose}, r.Log)
@@ -385,4 +389,13 @@ func (p *Planner) recall(ctx context.Context, goal string) string {
 func (p *Planner) rememberTurn(ctx context.Context, kind memory.Kind, source string) {
 	m, _ := p.memory()
 	remember(ctx, m, memory.Item{Kind: kind, Purpose: goalOf(ctx), Source: source}, p.Env.log())
+}
+
+// RememberApproved remembers the method that approving a queued proposal
+// installed (ApproveQueued), with what it was for. m may be nil; a failure
+// is logged.
+func RememberApproved(ctx context.Context, m memory.Store, a *image.Approval, log *slog.Logger) {
+	rec := DecodeApproval(a)
+	r := &Resolver{Memory: m, Log: log}
+	r.rememberMethod(ctx, &rec.Proposal)
 }

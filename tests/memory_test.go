@@ -60,6 +60,20 @@ func TestMemoryEndToEnd(t *testing.T) {
 		t.Fatalf("the second prompt lacks the past method:\n%s", prompt)
 	}
 
+	// A method a person approves from the queue is remembered too.
+	srv.Script(proposal("function Account:deposit(n)\n  self.balance = self.balance + n\n  return self\nend",
+		"function ProposalTest:testDeposit() local a = Account:clone(); a.balance = 1; self:assertEquals(3, a:deposit(2).balance) end"))
+	if _, errOut, err := run("eval", "--image", img, "local a = Account:clone(); a.balance = 1; return a:deposit(2).balance"); err == nil || !strings.Contains(errOut, "waits for a person's approval as a1") {
+		t.Fatalf("expected a queued approval: %v\n%s", err, errOut)
+	}
+	if out := must("memory", "list", "--image", img); strings.Contains(out, "Account:deposit") {
+		t.Fatalf("a queued, unapproved method was remembered: %s", out)
+	}
+	must("approvals", "approve", "--image", img, "a1")
+	if out := must("memory", "list", "--image", img); !strings.Contains(out, "method Account:deposit") || !strings.Contains(out, "The message deposit(2) was sent to") {
+		t.Fatalf("the approved method was not remembered: %s", out)
+	}
+
 	// Export and import keep the memory.
 	exp := filepath.Join(home, "my.export")
 	must("image", "export", "--image", img, exp)
@@ -76,26 +90,26 @@ func TestMemoryEndToEnd(t *testing.T) {
 	if _, errOut, err := run("memory", "prune", "--image", img2, "--kind", "recipe"); err == nil || !strings.Contains(errOut, `kind "recipe"`) {
 		t.Fatalf("prune with a bad kind: %v %s", err, errOut)
 	}
-	if out := must("memory", "prune", "--image", img2, "--kind", "method"); !strings.Contains(out, "forgot 2 items; 0 remembered") {
+	if out := must("memory", "prune", "--image", img2, "--kind", "method"); !strings.Contains(out, "forgot 3 items; 0 remembered") {
 		t.Fatalf("prune: %s", out)
 	}
-	if out := must("memory", "list", "--image", img); strings.Count(out, "method Account:") != 2 {
+	if out := must("memory", "list", "--image", img); strings.Count(out, "method Account:") != 3 {
 		t.Fatalf("pruning the copy changed the original: %s", out)
 	}
 
 	// The Weaviate backend, chosen by the image's Memory object.
 	ws := weaviatetest.Start(t)
 	must("eval", "--image", img, `Memory.backend = "weaviate"; Memory.weaviateURL = "`+ws.URL()+`"; Memory.weaviateClass = "E2e"`)
-	srv.Script(proposal("function Account:deposit(n)\n  self.balance = self.balance + n\n  return self\nend",
-		"function ProposalTest:testDeposit() local a = Account:clone(); a.balance = 1; self:assertEquals(3, a:deposit(2).balance) end"))
-	if out := must("eval", "--image", img, "--auto-approve", "local a = Account:clone(); a.balance = 1; return a:deposit(2).balance"); strings.TrimSpace(out) != "3" {
-		t.Fatalf("deposit printed %q", out)
+	srv.Script(proposal("function Account:double()\n  return self.balance * 2\nend",
+		"function ProposalTest:testDouble() local a = Account:clone(); a.balance = 4; self:assertEquals(8, a:double()) end"))
+	if out := must("eval", "--image", img, "--auto-approve", "local a = Account:clone(); a.balance = 21; return a:double()"); strings.TrimSpace(out) != "42" {
+		t.Fatalf("double printed %q", out)
 	}
-	if out := must("memory", "list", "--image", img); !strings.Contains(out, "method Account:deposit") || strings.Contains(out, "Account:withdraw") {
+	if out := must("memory", "list", "--image", img); !strings.Contains(out, "method Account:double") || strings.Contains(out, "Account:withdraw") {
 		t.Fatalf("memory list from Weaviate (only the method remembered there): %s", out)
 	}
-	out = must("memory", "search", "--image", img, "deposit", "money")
-	if first, _, _ := strings.Cut(out, "\n"); !strings.Contains(first, "method Account:deposit") {
+	out = must("memory", "search", "--image", img, "double", "the", "balance")
+	if first, _, _ := strings.Cut(out, "\n"); !strings.Contains(first, "method Account:double") {
 		t.Fatalf("memory search in Weaviate: %s", out)
 	}
 }

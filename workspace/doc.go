@@ -34,6 +34,6 @@
 // ApprovalQueue boundary (AsyncQueue runs agent.ApproveQueued on the VM's
 // goroutine). Showing alternatives and rating proposals are issue 5's.
 //
-// workspace may import vm, browser, agent, image, sandbox, gioui.org and
+// workspace may import vm, browser, agent (and agent/memory), image, sandbox, gioui.org and
 // the standard library (bootstrap and agent/llmtest only in tests).
 package workspace

@@ -88,6 +88,7 @@ method (with the agent's provenance) as one transaction.`,
 			if err != nil {
 				return err
 			}
+			rememberApproved(cmd.Context(), s, a)
 			subject := a.Object + ">>" + a.Selector
 			fmt.Printf("approved %s: %s installed\n", a.ID, subject)
 			return nil

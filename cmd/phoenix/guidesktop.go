@@ -30,7 +30,11 @@ func (u *gui) attachDesktop(r *agent.Resolver, im *image.Image, invalidate func(
 	d.Notifier.Invalidate = invalidate
 	d.Approvals.Invalidate = invalidate
 	if im != nil {
-		d.Approvals.Queue = &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate}
+		q := &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate}
+		if r != nil {
+			q.Memory = r.Memory
+		}
+		d.Approvals.Queue = q
 	}
 	hook := &workspace.NotifierHook{Notifier: &d.Notifier}
 	u.loop.Go(func(v *vm.VM) {

@@ -12,6 +12,7 @@ import (
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/memory"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/image"
 )
 
 // memoryFor is the session's long-term memory as the image's Memory object
@@ -30,6 +31,14 @@ func memoryFor(ctx context.Context, s *bootstrap.Session) (memory.Store, int) {
 	return agent.LazyMemory(func() (memory.Store, error) {
 		return agent.OpenMemory(context.WithoutCancel(ctx), mc, s.Image, e, slog.Default(), nil)
 	}), k
+}
+
+// rememberApproved puts a method a person approved from the queue into
+// the image's memory, as the resolver does for the methods it installs.
+func rememberApproved(ctx context.Context, s *bootstrap.Session, a *image.Approval) {
+	m, _ := memoryFor(ctx, s)
+	defer m.Close()
+	agent.RememberApproved(ctx, m, a, slog.Default())
 }
 
 func memoryCmd(g *globals) *cobra.Command {
