@@ -2,10 +2,12 @@ package memory
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 
@@ -147,8 +149,8 @@ func OpenEmbedded(p Persister, opts Options, progress func(done int)) (*Embedded
 	batch := idx.NewBatch()
 	n := 0
 	err = p.Memories(func(id string, v []byte) error {
-		var it Item
-		if err := json.Unmarshal(v, &it); err != nil {
+		it, err := decodeItem(v)
+		if err != nil {
 			log.Warn("memory: skipping an undecodable item", "id", id, "err", err)
 			return nil
 		}
@@ -212,7 +214,7 @@ func (e *Embedded) RememberAll(items []Item) error {
 		if it.Vector != nil {
 			it.Vector = normalize(it.Vector)
 		}
-		v, err := json.Marshal(it)
+		v, err := encodeItem(it)
 		if err != nil {
 			return fmt.Errorf("memory: encoding item %s: %w", it.ID, err)
 		}
@@ -420,3 +422,39 @@ func (e *Embedded) Close() error {
 // openBatch is how many items OpenEmbedded indexes per bleve batch (each
 // batch becomes a segment; fewer, larger ones index and search faster).
 const openBatch = 1000
+
+// storedItem is an item as the image keeps it: JSON, with the vector as
+// base64 of its little-endian float32 bytes (half the size of a JSON
+// array of numbers, and decoded without parsing floats).
+type storedItem struct {
+	Item
+	Vec []byte `json:"vec,omitempty"`
+}
+
+func encodeItem(it *Item) ([]byte, error) {
+	st := storedItem{Item: *it}
+	if len(it.Vector) > 0 {
+		st.Vec = make([]byte, 0, 4*len(it.Vector))
+		for _, x := range it.Vector {
+			st.Vec = binary.LittleEndian.AppendUint32(st.Vec, math.Float32bits(x))
+		}
+	}
+	return json.Marshal(st)
+}
+
+func decodeItem(v []byte) (Item, error) {
+	var st storedItem
+	if err := json.Unmarshal(v, &st); err != nil {
+		return Item{}, err
+	}
+	if len(st.Vec)%4 != 0 {
+		return Item{}, fmt.Errorf("vector of %d bytes is not float32s", len(st.Vec))
+	}
+	if len(st.Vec) > 0 {
+		st.Item.Vector = make([]float32, len(st.Vec)/4)
+		for i := range st.Item.Vector {
+			st.Item.Vector[i] = math.Float32frombits(binary.LittleEndian.Uint32(st.Vec[4*i:]))
+		}
+	}
+	return st.Item, nil
+}

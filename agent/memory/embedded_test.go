@@ -117,3 +117,41 @@ func TestEmbeddedRanksByBM25(t *testing.T) {
 		t.Fatalf("the score is not BM25:\n%s", expl)
 	}
 }
+
+func TestStoredItemRoundTripAndCorruptItems(t *testing.T) {
+	it := pastWork[0]
+	it.ID, it.Vector = "x1", []float32{0.5, -0.25, 1e-7, 3}
+	v, err := encodeItem(&it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(v), "0.25") {
+		t.Fatalf("the vector is stored as numbers: %s", v)
+	}
+	back, err := decodeItem(v)
+	if err != nil || back.Purpose != it.Purpose || back.Source != it.Source || len(back.Vector) != 4 || back.Vector[1] != -0.25 || back.Vector[2] != 1e-7 {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	if _, err := decodeItem([]byte(`{"id":"x","vec":"AAA="}`)); err == nil {
+		t.Fatal("a vector of 2 bytes decoded")
+	}
+
+	// A corrupt item in the image is skipped (and kept); the rest load.
+	im := newImage(t)
+	if err := im.PutMemories(map[string][]byte{"bad": []byte("{not json"), "good": v}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenEmbedded(im, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, _ := s.Count(context.Background()); n != 1 {
+		t.Fatalf("%d items loaded, want the good one", n)
+	}
+	kept := 0
+	im.Memories(func(string, []byte) error { kept++; return nil })
+	if kept != 2 {
+		t.Fatalf("the image holds %d items, want both", kept)
+	}
+}

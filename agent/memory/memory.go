@@ -40,8 +40,9 @@ type Item struct {
 	Purpose  string    `json:"purpose,omitempty"`  // what it was for: the request, the goal, the message not understood
 	Time     time.Time `json:"time"`
 	// Vector is the item's embedding (nil without an embedder). It is
-	// kept with the item so that a restart does not embed again.
-	Vector []float32 `json:"vector,omitempty"`
+	// kept with the item so that a restart does not embed again (in the
+	// image as little-endian float32 bytes; see encodeItem).
+	Vector []float32 `json:"-"`
 }
 
 // Text is what is indexed and embedded: the purpose, the object and
