@@ -32,7 +32,7 @@ if Memory.backend == nil then
   Memory.weaviateURL = ""          -- e.g. http://127.0.0.1:8080, for backend weaviate
   Memory.weaviateClass = "PhoenixMemory"
   Memory.weaviateKeyEnv = ""       -- the NAME of the variable holding Weaviate's API key
-  Memory.embeddingModel = ""       -- "" means $PHOENIX_EMBEDDING_MODEL; none: BM25 alone
+  Memory.embeddingModel = ""       -- "" means LLM.embeddingModel, else $PHOENIX_EMBEDDING_MODEL; none: BM25 alone
   Memory.embeddingBaseURL = ""     -- "" means the coder LLM's base URL
   Memory.results = 3               -- past items put in a prompt (0: none)
 end
@@ -62,10 +62,9 @@ type MemoryConfig struct {
 const DefaultMemoryResults = 3
 
 // MemoryConfigOf reads the Memory object's slots (defaults where it or a
-// slot is missing; $PHOENIX_EMBEDDING_MODEL when embeddingModel is "").
+// slot is missing).
 func MemoryConfigOf(v *vm.VM) MemoryConfig {
-	c := MemoryConfig{Backend: "embedded", WeaviateClass: memory.DefaultWeaviateClass, Results: DefaultMemoryResults,
-		EmbeddingModel: strings.TrimSpace(os.Getenv("PHOENIX_EMBEDDING_MODEL"))}
+	c := MemoryConfig{Backend: "embedded", WeaviateClass: memory.DefaultWeaviateClass, Results: DefaultMemoryResults}
 	o := v.Global("Memory")
 	if o == nil {
 		return c
@@ -125,9 +124,18 @@ func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, erro
 }
 
 // EmbedderFor makes the embedder the configuration asks for, with the base
-// URL and key of the LLM object llm (nil: the environment's); nil when no
-// embedding model is configured.
+// URL and key of the LLM object llm (nil: the environment's). The model is
+// Memory.embeddingModel, else llm's embeddingModel slot, else
+// $PHOENIX_EMBEDDING_MODEL; nil when none is set.
 func EmbedderFor(v *vm.VM, llm *vm.Object, mc MemoryConfig) *Embedder {
+	if mc.EmbeddingModel == "" && llm != nil {
+		if s, ok := lookupString(v, llm, "embeddingModel"); ok {
+			mc.EmbeddingModel = s
+		}
+	}
+	if mc.EmbeddingModel == "" {
+		mc.EmbeddingModel = strings.TrimSpace(os.Getenv("PHOENIX_EMBEDDING_MODEL"))
+	}
 	if mc.EmbeddingModel == "" {
 		return nil
 	}
@@ -398,4 +406,12 @@ func RememberApproved(ctx context.Context, m memory.Store, a *image.Approval, lo
 	rec := DecodeApproval(a)
 	r := &Resolver{Memory: m, Log: log}
 	r.rememberMethod(ctx, &rec.Proposal)
+}
+
+func lookupString(v *vm.VM, o *vm.Object, slot string) (string, bool) {
+	val, _ := v.Lookup(o, slot)
+	if s, ok := val.(lua.LString); ok && strings.TrimSpace(string(s)) != "" {
+		return strings.TrimSpace(string(s)), true
+	}
+	return "", false
 }

@@ -172,3 +172,32 @@ func TestMemoryObjectIsCore(t *testing.T) {
 		t.Fatalf("a change to Memory (where the memory lives) goes without a person: %+v", d)
 	}
 }
+
+func TestEmbeddingModelComesFromMemoryThenLLMThenEnvironment(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := f.s.VM
+	if _, err := v.Eval(ctx, `LLM.baseURL = "http://127.0.0.1:9/v1"`, vm.EvalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PHOENIX_EMBEDDING_MODEL", "")
+	if e := EmbedderFor(v, v.Global("LLM"), MemoryConfigOf(v)); e != nil {
+		t.Fatalf("an embedder with no model configured: %+v", e)
+	}
+	t.Setenv("PHOENIX_EMBEDDING_MODEL", "env-model")
+	if e := EmbedderFor(v, v.Global("LLM"), MemoryConfigOf(v)); e == nil || e.Model != "env-model" {
+		t.Fatalf("from the environment: %+v", e)
+	}
+	if _, err := v.Eval(ctx, `LLM.embeddingModel = "llm-model"`, vm.EvalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e := EmbedderFor(v, v.Global("LLM"), MemoryConfigOf(v)); e == nil || e.Model != "llm-model" {
+		t.Fatalf("from the LLM object: %+v", e)
+	}
+	if _, err := v.Eval(ctx, `Memory.embeddingModel = "memory-model"`, vm.EvalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e := EmbedderFor(v, v.Global("LLM"), MemoryConfigOf(v)); e == nil || e.Model != "memory-model" || e.Client.Config().BaseURL != "http://127.0.0.1:9/v1" {
+		t.Fatalf("from the Memory object: %+v", e)
+	}
+}
