@@ -91,4 +91,24 @@ if [ ! -f "$debian_dir/manifest" ]; then
   $SUDO mv "$partial" "$debian_dir"
   say "Debian rootfs built in $(( $(date +%s) - start ))s ($(wc -l < "$debian_dir/manifest") packages)"
 fi
-say "ok (go $have, runsc $runsc_dir/runsc, debian $debian_dir)"
+# --- memory: weaviate-server (agent/memory's Weaviate backend and its tests)
+# Pinned, built once with cgo off (the server needs none) and cached by
+# version.
+WEAVIATE_VERSION=v1.35.2
+weaviate_dir="$cache/weaviate-$WEAVIATE_VERSION"
+build_weaviate() {
+  if [ -x "$weaviate_dir/weaviate-server" ]; then return 0; fi
+  say "building weaviate-server $WEAVIATE_VERSION into $weaviate_dir (10-20 minutes on a fresh machine; cached afterwards)"
+  mkdir -p "$weaviate_dir"
+  local wstart wticker
+  wstart=$(date +%s)
+  ( while sleep 30; do say "  still building weaviate-server ($(( $(date +%s) - wstart ))s)"; done ) &
+  wticker=$!
+  GOBIN="$weaviate_dir" CGO_ENABLED=0 go install -ldflags='-s -w' \
+    "github.com/weaviate/weaviate/cmd/weaviate-server@$WEAVIATE_VERSION" || { kill $wticker 2>/dev/null; return 1; }
+  kill $wticker 2>/dev/null
+  say "weaviate-server built in $(( $(date +%s) - wstart ))s"
+}
+build_weaviate
+# --- end memory
+say "ok (go $have, runsc $runsc_dir/runsc, debian $debian_dir, weaviate $weaviate_dir/weaviate-server)"

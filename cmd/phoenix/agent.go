@@ -50,9 +50,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 	if tty := openTTY(); tty != nil {
 		r.Approver = &terminalApprover{tty: tty}
 	}
+	r.Memory, r.MemoryResults = memoryFor(ctx, s)
 	s.VM.SetNotUnderstood(r)
 	g.resolver = r
-	return func() { lazy.Close(); closePersonalities() }, nil
+	return func() { lazy.Close(); closePersonalities(); r.Memory.Close() }, nil
 }
 
 // coderObject is the LLM object that writes methods: a global LLM object

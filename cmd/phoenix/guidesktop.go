@@ -48,6 +48,9 @@ func (u *gui) attachDesktop(r *agent.Resolver, im *image.Image, invalidate func(
 	d.Approvals.Invalidate = invalidate
 	if im != nil {
 		d.queue = &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate, Resolver: r}
+		if r != nil {
+			d.queue.Memory = r.Memory
+		}
 		d.Approvals.Queue = d.queue
 	}
 	hook := &workspace.NotifierHook{Notifier: &d.Notifier}
