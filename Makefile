@@ -41,7 +41,7 @@ test: build vet
 bench: build
 	@mkdir -p $(OUT)
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -timeout 120m \
-	  ./vm/ ./image/ ./sandbox/ ./browser/ ./agent/ ./kernelhost/remote/ ./tests/ 2>&1 | tee $(OUT)/bench.txt
+	  ./vm/ ./image/ ./sandbox/ ./browser/ ./agent/ ./agent/memory/ ./kernelhost/remote/ ./tests/ 2>&1 | tee $(OUT)/bench.txt
 	$(GO) run ./tests/benchreport < $(OUT)/bench.txt
 
 # Longer fuzzing of the decoders (CI runs only the committed seed corpora).

@@ -53,6 +53,9 @@ function AuditLog:verify() return audit.verify() end
 // Install adds the agent's objects to an image that lacks them (genesis
 // and older images), as one transaction by the system author.
 func InstallObjects(ctx context.Context, v *vm.VM) error {
+	if err := installMemoryObject(ctx, v); err != nil {
+		return err
+	}
 	if v.Global("LLM") != nil && v.Global("Policy") != nil && v.Global("AuditLog") != nil {
 		return nil
 	}

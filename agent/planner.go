@@ -10,6 +10,8 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	"github.com/sashabaranov/go-openai/jsonschema"
+
+	"github.com/phoenix-image/phoenix/agent/memory"
 )
 
 // ShowPlanTool is the planner's own tool: the model shows its numbered
@@ -58,6 +60,8 @@ type Planner struct {
 	// ConfirmPlan asks the person to approve the plan's steps. nil accepts
 	// every plan (the resolver's policy still governs what is installed).
 	ConfirmPlan func(ctx context.Context, steps []string) (bool, error)
+	// Memory is the long-term memory; nil means the resolver's (Env).
+	Memory memory.Store
 }
 
 const plannerPrompt = `You are the assistant inside Phoenix, a live programming environment of
@@ -132,11 +136,13 @@ func (p *Planner) Run(ctx context.Context, history []openai.ChatCompletionMessag
 		model = p.Env.Resolver.Model
 	}
 	approved := false
+	ctx = withGoal(ctx, goal)
+	system := plannerPrompt + p.recall(ctx, goal)
 	for step := 1; step <= maxSteps; step++ {
 		if err := ctx.Err(); err != nil {
 			return "", newHistory, err
 		}
-		msgs := append([]openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: plannerPrompt}}, newHistory...)
+		msgs := append([]openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: system}}, newHistory...)
 		digest := promptDigest(msgs, model)
 		digest["step"] = step
 		p.Env.audit("prompt", "agent", "planner", digest)
@@ -168,6 +174,7 @@ func (p *Planner) Run(ctx context.Context, history []openai.ChatCompletionMessag
 			answer = strings.TrimSpace(resp.Content)
 			newHistory = append(newHistory, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: resp.Content})
 			p.emit(Event{Kind: "answer", Text: answer, Step: step})
+			p.rememberTurn(ctx, memory.KindConversation, answer)
 			return answer, newHistory, nil
 		}
 
@@ -270,6 +277,7 @@ func (p *Planner) showPlan(ctx context.Context, step int, args string) (string, 
 	if !ok {
 		return "the person declined the plan; stop", planDeclined, nil
 	}
+	p.rememberTurn(ctx, memory.KindPlan, strings.TrimRight(text.String(), "\n"))
 	return "the person approved the plan; go ahead", planApproved, nil
 }
 

@@ -27,7 +27,7 @@ type Policy struct {
 
 // DefaultCore lists the core objects: changing or removing their methods
 // always needs a person.
-var DefaultCore = []string{"Object", "Trait", "Lobby", "LLM", "Policy", "AuditLog", "TestCase", "Error", "MessageNotUnderstood", "Message", "Transcript"}
+var DefaultCore = []string{"Object", "Trait", "Lobby", "LLM", "Policy", "AuditLog", "TestCase", "Error", "MessageNotUnderstood", "Message", "Transcript", "Personality", "Personalities", "Memory"}
 
 // LoadPolicy reads the Policy object; a missing or malformed policy is the
 // strictest one.
@@ -95,7 +95,7 @@ func sensitiveNames(p *Policy, source string) []string {
 			out = append(out, name)
 		}
 	}
-	for _, f := range []string{"setfenv", "getfenv", "loadstring", "load", "rawset", "setmetatable", "reflect"} {
+	for _, f := range []string{"setfenv", "getfenv", "loadstring", "load", "rawset", "setmetatable", "reflect", "personality"} {
 		if words[f] {
 			out = append(out, f)
 		}

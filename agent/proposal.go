@@ -18,6 +18,9 @@ type Proposal struct {
 	Explanation string `json:"explanation,omitempty"`
 	Model       string `json:"model,omitempty"`
 	Via         string `json:"via"` // "tool call" or "code block"
+	// Purpose is what the method was wanted for (the message not
+	// understood); the long-term memory keeps it with the method.
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // ProposeTool is the name of the tool the LLM calls with a proposal.

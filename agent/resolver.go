@@ -14,6 +14,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/phoenix-image/phoenix/agent/memory"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
@@ -59,6 +60,12 @@ type Resolver struct {
 	Approver     Approver // nil: nobody to ask now; proposals that need a person are queued
 	AutoApprove  bool     // --auto-approve
 	Log          *slog.Logger
+	// Memory is the long-term memory (nil: none): similar past work goes
+	// into the prompt, installed methods are remembered. MemoryResults is
+	// how many past items a prompt gets (0: DefaultMemoryResults;
+	// negative: none).
+	Memory        memory.Store
+	MemoryResults int
 }
 
 var _ vm.NotUnderstood = (*Resolver)(nil)
@@ -92,6 +99,9 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 	call, callOK := reproduceCall(v, req)
 	ctxText := describeContext(v, target, req, call)
 	ctxText += preferencesSection(r.preferenceStore(), tname) // "The person's preferences" (preferences.go)
+
+	purpose, _, _ := strings.Cut(ctxText, "\n")
+	ctxText += r.recallFor(ctx, purpose, req.Selector)
 	msgs := []openai.ChatCompletionMessage{
 		{Role: openai.ChatMessageRoleSystem, Content: systemPrompt},
 		{Role: openai.ChatMessageRoleUser, Content: ctxText},
@@ -117,6 +127,7 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 		return false, "the LLM's proposal is unusable: " + err.Error(), nil
 	}
 	p.Model = r.Model
+	p.Purpose = purpose
 	if !callOK {
 		call = ""
 	}
@@ -203,6 +214,7 @@ func (r *Resolver) Consider(ctx context.Context, v *vm.VM, target *vm.Object, p 
 		return false, "installing the method failed: " + err.Error()
 	}
 	r.audit("install", "agent", subject, map[string]any{"sha256": sha(p.Source), "approvedBy": approvedBy, "boundary": res.Boundary})
+	r.rememberMethod(ctx, p)
 	log.Info("agent installed a method", "method", subject, "approvedBy", approvedBy)
 	return true, ""
 }

@@ -39,6 +39,9 @@ type ToolEnv struct {
 	// to ask.
 	Ask func(ctx context.Context, question string) (string, error)
 	Log *slog.Logger
+	// Personalities runs commands in the image's environment personalities
+	// (personality.go); nil: none in this session.
+	Personalities PersonalityRunner
 }
 
 func (env *ToolEnv) log() *slog.Logger {

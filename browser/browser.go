@@ -31,7 +31,8 @@ type Browser struct {
 	AcceptButton widget.Clickable
 
 	globals       []ObjectRef
-	lower         []string // lower-cased names of globals, for the search
+	byName        map[string]int // index of globals by name, built by Global
+	lower         []string       // lower-cased names of globals, for the search
 	globalsLoaded bool
 	visible       []visRow // the tree's rows after the search filter (tree.go)
 	shown         int      // globals among visible
@@ -86,6 +87,24 @@ func (b *Browser) Listed() []ObjectRef {
 		}
 	}
 	return out
+}
+
+// Global returns the global named name, whatever the search shows; false
+// if there is none or the globals have not arrived yet.
+func (b *Browser) Global(name string) (ObjectRef, bool) {
+	if b.byName == nil && len(b.globals) > 0 {
+		b.byName = make(map[string]int, len(b.globals))
+		for i, g := range b.globals {
+			if _, dup := b.byName[g.Name]; !dup {
+				b.byName[g.Name] = i
+			}
+		}
+	}
+	i, ok := b.byName[name]
+	if !ok {
+		return ObjectRef{}, false
+	}
+	return b.globals[i], true
 }
 
 // Status returns the message of the last successful Accept, or "".
@@ -186,6 +205,7 @@ func (b *Browser) load() {
 			b.globalsLoaded = true
 		default:
 			b.globals, b.globalsLoaded, b.filterValid, b.resetScroll = gs, true, false, true
+			b.byName = nil
 			b.lower = make([]string, len(gs))
 			for i, g := range gs {
 				b.lower[i] = strings.ToLower(g.Name)

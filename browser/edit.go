@@ -38,8 +38,19 @@ type Editing interface {
 	CreateObject(name, protoName string) error
 	// RemoveGlobal removes the global name from the Lobby.
 	RemoveGlobal(name string) error
+	// AddSlot gives ref a new data slot name whose value is the Lua
+	// expression expr, evaluated in the image's globals, as one
+	// transaction.
+	AddSlot(ref ObjectRef, name, expr string) error
 	// RemoveSlot removes ref's data slot key.
 	RemoveSlot(ref ObjectRef, key string) error
+	// UseTrait adds the global trait named trait to ref's composition
+	// (keeping the others with their exclusions and aliases); a conflict
+	// it would cause is the error and changes nothing.
+	UseTrait(ref ObjectRef, trait string) error
+	// StopUsingTrait removes the global trait named trait from ref's
+	// composition.
+	StopUsingTrait(ref ObjectRef, trait string) error
 	// RemoveMethod removes ref's own method selector.
 	RemoveMethod(ref ObjectRef, selector string) error
 }
@@ -151,37 +162,12 @@ func (m VMImage) searched() []ObjectRef {
 	return out
 }
 
-// sendPattern matches a send of selector: ":selector(" (or a string or
-// table argument without parentheses) and ".selector(".
-func sendPattern(selector string) *regexp.Regexp {
-	return regexp.MustCompile(`[:.]\s*` + regexp.QuoteMeta(selector) + `\s*[({"']`)
-}
-
-// definition matches the start of a line that defines a function, up to
-// the name being defined.
-var definition = regexp.MustCompile(`^\s*(local\s+)?function\s+[\w.]*$`)
-
-// sends reports whether src sends selector: a word-boundary scan of the
-// source text (not a parse), which skips the method's own header. A send
-// inside a comment or string counts too.
-func sends(src, selector string, re *regexp.Regexp) bool {
-	for _, loc := range re.FindAllStringIndex(src, -1) {
-		start := strings.LastIndexByte(src[:loc[0]], '\n') + 1
-		if definition.MatchString(src[start:loc[0]]) {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-// Senders implements Editing by scanning the sources of the methods of
-// the Lobby's objects and their traits for ":selector(" (see sends).
+// Senders implements Editing: the methods of the Lobby's objects and
+// their traits whose parsed source sends selector (see Sends).
 func (m VMImage) Senders(selector string) ([]MethodRef, error) {
 	if selector == "" {
 		return nil, fmt.Errorf("senders: no selector")
 	}
-	re := sendPattern(selector)
 	var out []MethodRef
 	for _, r := range m.searched() {
 		o, err := m.object(r)
@@ -190,7 +176,7 @@ func (m VMImage) Senders(selector string) ([]MethodRef, error) {
 		}
 		for _, sel := range o.MethodNames() {
 			src, _ := m.VM.MethodSource(o, sel)
-			if sends(src, selector, re) {
+			if Sends(src, selector) {
 				out = append(out, MethodRef{Object: r, Selector: sel})
 			}
 		}
@@ -273,6 +259,161 @@ func (m VMImage) RemoveGlobal(name string) error {
 		return fmt.Errorf("removing %s: %w", name, err)
 	}
 	return nil
+}
+
+// AddSlot implements Editing. The name must be a Lua name the object does
+// not have yet (a slot or a method of its own: the Inspector edits an
+// existing slot); a value that is nil would make no slot, so it is an
+// error too. The expression is evaluated and the slot set in one
+// transaction: on any error nothing changes.
+func (m VMImage) AddSlot(ref ObjectRef, name, expr string) error {
+	fail := func(err error) error { return fmt.Errorf("adding slot %s.%s: %w", ref.Name, name, err) }
+	if !identifier.MatchString(name) {
+		return fmt.Errorf("adding a slot to %s: %q is not a name (letters, digits and _, not starting with a digit)", ref.Name, name)
+	}
+	if strings.TrimSpace(expr) == "" {
+		return fail(fmt.Errorf("no value: write a Lua expression, e.g. 0 or {} or Object:clone()"))
+	}
+	o, err := m.object(ref)
+	if err != nil {
+		return err
+	}
+	switch x := o.T().RawGetString(name); x.(type) {
+	case *lua.LNilType:
+	case *lua.LFunction:
+		return fail(fmt.Errorf("%s has a method %s", ref.Name, name))
+	default:
+		return fail(fmt.Errorf("%s already has it (its value is edited in the Inspector)", ref.Name))
+	}
+	v := m.VM
+	ctx := context.Background()
+	err = v.Do(ctx, vm.TxOptions{Author: m.Author}, func() error {
+		res, err := v.Eval(ctx, expr, vm.EvalOptions{Name: "browser", Author: m.Author})
+		if err != nil {
+			return err
+		}
+		if len(res.Values) == 0 || res.Values[0] == lua.LNil {
+			return fmt.Errorf("the value of %s is nil, which makes no slot", strings.TrimSpace(expr))
+		}
+		_, err = v.Eval(ctx, "local t, k, v = ...; t[k] = v", vm.EvalOptions{
+			Name: "browser", Author: m.Author, NoExpr: true, Args: []lua.LValue{o.T(), lua.LString(name), res.Values[0]},
+		})
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// UseTrait implements Editing.
+func (m VMImage) UseTrait(ref ObjectRef, trait string) error {
+	return m.composeTraits(ref, trait, true)
+}
+
+// StopUsingTrait implements Editing.
+func (m VMImage) StopUsingTrait(ref ObjectRef, trait string) error {
+	return m.composeTraits(ref, trait, false)
+}
+
+// composeTraits sends ref uses(...) with its traits, plus (add) or minus
+// the global trait name, each kept with its exclusions and aliases, as
+// one transaction.
+func (m VMImage) composeTraits(ref ObjectRef, name string, add bool) error {
+	verb := "using"
+	if !add {
+		verb = "no longer using"
+	}
+	fail := func(err error) error { return fmt.Errorf("%s %s %s: %w", ref.Name, verb, name, err) }
+	o, err := m.object(ref)
+	if err != nil {
+		return err
+	}
+	tr := m.VM.Global(name)
+	if tr == nil || tr.Kind() != vm.KindTrait {
+		return fail(fmt.Errorf("there is no trait %q in the Lobby", name))
+	}
+	uses := o.Traits()
+	found := false
+	var keep []vm.TraitUse
+	for _, u := range uses {
+		if u.Trait == tr.OID() && tr.OID() != 0 {
+			found = true
+			continue
+		}
+		keep = append(keep, u)
+	}
+	switch {
+	case add && found:
+		return fail(fmt.Errorf("it uses it already"))
+	case !add && !found:
+		return fail(fmt.Errorf("it does not use it"))
+	}
+	args := []lua.LValue{o.T()}
+	var exprs []string
+	for _, u := range keep {
+		t, err := m.VM.Object(u.Trait)
+		if err != nil {
+			return fail(err)
+		}
+		args = append(args, t.T())
+		e := fmt.Sprintf("t%d", len(args)-1)
+		if len(u.Exclude) > 0 {
+			e += ":exclude(" + luaStrings(u.Exclude) + ")"
+		}
+		if len(u.Aliases) > 0 {
+			var as []string
+			for _, a := range u.Aliases {
+				as = append(as, "["+luaString(a.New)+"] = "+luaString(a.Old))
+			}
+			e += ":alias({" + strings.Join(as, ", ") + "})"
+		}
+		exprs = append(exprs, e)
+	}
+	if add {
+		args = append(args, tr.T())
+		exprs = append(exprs, fmt.Sprintf("t%d", len(args)-1))
+	}
+	names := []string{"o"}
+	for i := 1; i < len(args); i++ {
+		names = append(names, fmt.Sprintf("t%d", i))
+	}
+	src := "local " + strings.Join(names, ", ") + " = ...; o:uses(" + strings.Join(exprs, ", ") + ")"
+	err = m.do(func() error {
+		_, err := m.VM.Eval(context.Background(), src, vm.EvalOptions{Name: "browser", Author: m.Author, NoExpr: true, Args: args})
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// luaString quotes s as a Lua string literal.
+func luaString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range []byte(s) {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func luaStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = luaString(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // RemoveSlot implements Editing.

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"strings"
 
+	"gioui.org/io/key"
 	"gioui.org/layout"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
@@ -36,6 +37,16 @@ type editState struct {
 	// Middle pane.
 	RemoveSlotButton   widget.Clickable
 	RemoveMethodButton widget.Clickable
+	AddSlotButton      widget.Clickable // opens the add-slot form
+	AddSlotRun         widget.Clickable
+	AddSlotCancel      widget.Clickable
+	SlotName           widget.Editor    // the form's name
+	SlotValue          widget.Editor    // the form's Lua expression (Enter adds)
+	TraitsButton       widget.Clickable // opens the traits form
+	UseTraitRun        widget.Clickable
+	StopTraitRun       widget.Clickable
+	TraitCancel        widget.Clickable
+	TraitName          widget.Editor // the traits form's trait
 
 	showHistory bool
 	history     []Change
@@ -46,6 +57,11 @@ type editState struct {
 	resultsTitle string
 	resultClicks []widget.Clickable
 	showResults  bool
+
+	addingSlot bool   // the add-slot form is open
+	addSlotErr string // the last AddSlot's error, shown in the form
+	traitsOpen bool   // the traits form is open
+	traitErr   string // the last UseTrait's or StopUsingTrait's error
 
 	creating      string // "", "object" or "trait"
 	confirmRemove bool
@@ -63,6 +79,7 @@ type editState struct {
 type request struct {
 	run  func() error
 	done func()
+	fail func(error) // nil: the browser's error line shows it
 }
 
 type historyRow struct {
@@ -91,6 +108,8 @@ func (b *Browser) runRequests() {
 		switch {
 		case errors.Is(err, ErrPending):
 			keep = append(keep, r)
+		case err != nil && r.fail != nil:
+			r.fail(err)
 		case err != nil:
 			b.setErr(err)
 		default:
@@ -290,6 +309,40 @@ func (b *Browser) updateEditing(gtx layout.Context) {
 			})
 		}
 	}
+	if ed.AddSlotButton.Clicked(gtx) && b.hasSelection {
+		ed.addingSlot, ed.addSlotErr = true, ""
+		gtx.Execute(key.FocusCmd{Tag: &ed.SlotName})
+	}
+	if ed.AddSlotCancel.Clicked(gtx) {
+		ed.addingSlot, ed.addSlotErr = false, ""
+	}
+	add := ed.AddSlotRun.Clicked(gtx)
+	for {
+		ev, ok := ed.SlotValue.Update(gtx)
+		if !ok {
+			break
+		}
+		if _, ok := ev.(widget.SubmitEvent); ok {
+			add = true
+		}
+	}
+	if ed.TraitsButton.Clicked(gtx) && b.hasSelection {
+		ed.traitsOpen, ed.traitErr = !ed.traitsOpen, ""
+		gtx.Execute(key.FocusCmd{Tag: &ed.TraitName})
+	}
+	if ed.TraitCancel.Clicked(gtx) {
+		ed.traitsOpen, ed.traitErr = false, ""
+		ed.TraitName.SetText("")
+	}
+	if ed.UseTraitRun.Clicked(gtx) && ed.traitsOpen {
+		b.ComposeTrait(strings.TrimSpace(ed.TraitName.Text()), true)
+	}
+	if ed.StopTraitRun.Clicked(gtx) && ed.traitsOpen {
+		b.ComposeTrait(strings.TrimSpace(ed.TraitName.Text()), false)
+	}
+	if add && ed.addingSlot && b.hasSelection {
+		b.AddSlot(strings.TrimSpace(ed.SlotName.Text()), ed.SlotValue.Text())
+	}
 	if ed.RemoveSlotButton.Clicked(gtx) && b.hasSelection && ed.slot != "" {
 		ref, key := b.selected, ed.slot
 		b.change(func(e Editing) error { return e.RemoveSlot(ref, key) }, "removed "+ref.Name+"."+key, func() { b.ed.slot = "" })
@@ -305,6 +358,68 @@ func (b *Browser) updateEditing(gtx layout.Context) {
 		})
 	}
 }
+
+// AddSlot adds the slot name = expr to the selected object (what the
+// add-slot form's Create slot does). An error stays in the form, which keeps
+// what was typed; success closes it and selects the new slot.
+func (b *Browser) AddSlot(name, expr string) {
+	e, ok := b.editing()
+	if !ok || !b.hasSelection {
+		return
+	}
+	ref := b.selected
+	b.ed.addSlotErr = ""
+	b.ed.requests = append(b.ed.requests, &request{
+		run: func() error { return e.AddSlot(ref, name, expr) },
+		done: func() {
+			b.status, b.err, b.errLine = "added "+ref.Name+"."+name+" = "+strings.TrimSpace(expr), nil, 0
+			b.ed.addingSlot, b.ed.addSlotErr, b.ed.slot = false, "", name
+			b.ed.SlotName.SetText("")
+			b.ed.SlotValue.SetText("")
+			b.Refresh()
+		},
+		fail: func(err error) { b.ed.addSlotErr = err.Error() },
+	})
+	b.runRequests()
+}
+
+// ComposeTrait makes the selected object use (add) or stop using the
+// global trait name (what the traits form's buttons do). An error, a
+// trait conflict among them, stays in the form.
+func (b *Browser) ComposeTrait(name string, add bool) {
+	e, ok := b.editing()
+	if !ok || !b.hasSelection {
+		return
+	}
+	ref := b.selected
+	b.ed.traitErr = ""
+	status := ref.Name + " uses " + name
+	if !add {
+		status = ref.Name + " no longer uses " + name
+	}
+	b.ed.requests = append(b.ed.requests, &request{
+		run: func() error {
+			if add {
+				return e.UseTrait(ref, name)
+			}
+			return e.StopUsingTrait(ref, name)
+		},
+		done: func() {
+			b.status, b.err, b.errLine = status, nil, 0
+			b.ed.traitsOpen, b.ed.traitErr = false, ""
+			b.ed.TraitName.SetText("")
+			b.Refresh()
+		},
+		fail: func(err error) { b.ed.traitErr = err.Error() },
+	})
+	b.runRequests()
+}
+
+// TraitErr is the traits form's error, "" when there is none.
+func (b *Browser) TraitErr() string { return b.ed.traitErr }
+
+// AddSlotErr is the add-slot form's error, "" when there is none.
+func (b *Browser) AddSlotErr() string { return b.ed.addSlotErr }
 
 // afterGlobals selects a global created by the browser once it is listed.
 func (b *Browser) afterGlobals() {
@@ -424,26 +539,86 @@ func (b *Browser) layoutObjectTools(gtx layout.Context, th *material.Theme) layo
 	})
 }
 
-// layoutDetailTools removes the selected slot or method.
+// layoutDetailTools adds a slot to the selected object (its form) and
+// removes the selected slot or method.
 func (b *Browser) layoutDetailTools(gtx layout.Context, th *material.Theme) layout.Dimensions {
 	if _, ok := b.editing(); !ok || b.view == nil {
 		return layout.Dimensions{}
 	}
+	ed := &b.ed
 	var slot, method layout.Widget
-	if b.ed.slot != "" {
-		btn := smallButton(th, &b.ed.RemoveSlotButton, "Remove slot "+b.ed.slot)
+	if ed.slot != "" {
+		btn := smallButton(th, &ed.RemoveSlotButton, "Remove slot "+ed.slot)
 		btn.Background = dangerColor
 		slot = btn.Layout
 	}
 	if b.selector != "" {
-		btn := smallButton(th, &b.ed.RemoveMethodButton, "Remove method "+b.selector)
+		btn := smallButton(th, &ed.RemoveMethodButton, "Remove method "+b.selector)
 		btn.Background = dangerColor
 		method = btn.Layout
 	}
-	if slot == nil && method == nil {
-		return layout.Dimensions{}
+	rows := []layout.FlexChild{layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+		return buttons(gtx, smallButton(th, &ed.AddSlotButton, "Add slot").Layout, smallButton(th, &ed.TraitsButton, "Traits…").Layout, slot, method)
+	})}
+	if ed.addingSlot {
+		ed.SlotName.SingleLine = true
+		ed.SlotValue.SingleLine, ed.SlotValue.Submit = true, true
+		field := func(e *widget.Editor, hint string, mono bool) layout.FlexChild {
+			return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Top: unit.Dp(2)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					return widget.Border{Color: borderColor, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return layout.UniformInset(unit.Dp(3)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+							me := material.Editor(th, e, hint)
+							if mono {
+								me.Font.Typeface = monospace
+							}
+							return me.Layout(gtx)
+						})
+					})
+				})
+			})
+		}
+		rows = append(rows,
+			layout.Rigid(material.Caption(th, "New slot of "+b.selected.Name).Layout),
+			field(&ed.SlotName, "Slot name", false),
+			field(&ed.SlotValue, "Value: a Lua expression, e.g. 0", true),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return buttons(gtx, smallButton(th, &ed.AddSlotRun, "Create slot").Layout, smallButton(th, &ed.AddSlotCancel, "Cancel").Layout)
+			}))
+		if ed.addSlotErr != "" {
+			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				l := material.Body2(th, ed.addSlotErr)
+				l.Color = dangerColor
+				return l.Layout(gtx)
+			}))
+		}
 	}
-	return buttons(gtx, slot, method)
+	if ed.traitsOpen {
+		ed.TraitName.SingleLine = true
+		rows = append(rows,
+			layout.Rigid(material.Caption(th, "Traits of "+b.selected.Name+": use one, or stop using one").Layout),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Inset{Top: unit.Dp(2)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					return widget.Border{Color: borderColor, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return layout.UniformInset(unit.Dp(3)).Layout(gtx, material.Editor(th, &ed.TraitName, "Trait name, e.g. Comparable").Layout)
+					})
+				})
+			}),
+			layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return buttons(gtx, smallButton(th, &ed.UseTraitRun, "Use trait").Layout,
+					smallButton(th, &ed.StopTraitRun, "Stop using trait").Layout, smallButton(th, &ed.TraitCancel, "Cancel").Layout)
+			}))
+		if ed.traitErr != "" {
+			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				l := material.Body2(th, ed.traitErr)
+				l.Color = dangerColor
+				return l.Layout(gtx)
+			}))
+		}
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 }
 
 // layoutMethodTools is the toolbar above the editor.

@@ -250,24 +250,9 @@ func (im *Image) AuditTail(n int) ([]*AuditEntry, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	fail := func(err error) ([]*AuditEntry, error) {
-		return nil, fmt.Errorf("image: audit log of %s: %w", im.path, err)
-	}
-	it, err := im.db.NewIter(auditRange())
+	out, err := lastRecords(im, "audit log", auditRange(), n, decodeAuditAt)
 	if err != nil {
-		return fail(err)
-	}
-	defer it.Close()
-	var out []*AuditEntry
-	for ok := it.Last(); ok && len(out) < n; ok = it.Prev() {
-		e, err := decodeAuditAt(it.Key(), it.Value())
-		if err != nil {
-			return fail(err)
-		}
-		out = append(out, e)
-	}
-	if err := it.Error(); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
@@ -380,4 +365,29 @@ func verifyAudit(r pebble.Reader) (*AuditReport, error) {
 		rep.add("head mismatch: the head's hash is not that of seq %d (last entry replaced)", headSeq)
 	}
 	return rep, nil
+}
+
+// lastRecords decodes the last n records of a keyspace (fewer if there
+// are fewer), newest first; what names the keyspace in errors.
+func lastRecords[T any](im *Image, what string, r *pebble.IterOptions, n int, decode func(k, v []byte) (T, error)) ([]T, error) {
+	fail := func(err error) ([]T, error) {
+		return nil, fmt.Errorf("image: %s of %s: %w", what, im.path, err)
+	}
+	it, err := im.db.NewIter(r)
+	if err != nil {
+		return fail(err)
+	}
+	defer it.Close()
+	var out []T
+	for ok := it.Last(); ok && len(out) < n; ok = it.Prev() {
+		e, err := decode(it.Key(), it.Value())
+		if err != nil {
+			return fail(err)
+		}
+		out = append(out, e)
+	}
+	if err := it.Error(); err != nil {
+		return fail(err)
+	}
+	return out, nil
 }

@@ -32,7 +32,7 @@ type ExportHeader struct {
 const progressEvery = 1 << 20
 
 // Export writes every key of the image (meta, records, history, index,
-// audit log and approval queue), in key order, to w in exportfmt format.
+// audit log, approval queue and the agent's memory), in key order, to w in exportfmt format.
 // It reads from a consistent Pebble snapshot, so commits made meanwhile
 // are not included. progress (may be
 // nil) receives the payload bytes (keys plus values) written so far and
@@ -244,7 +244,7 @@ func Import(r io.Reader, destPath string, progress func(done, total int64)) (sum
 }
 
 func knownKey(k []byte) bool {
-	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers, prefixAudit, prefixQueue, prefixPrefs} {
+	for _, p := range [][]byte{prefixMeta, prefixRecord, prefixHistory, prefixUsers, prefixAudit, prefixQueue, prefixPrefs, prefixMemory} {
 		if bytes.HasPrefix(k, p) {
 			return true
 		}

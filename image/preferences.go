@@ -119,26 +119,7 @@ func (im *Image) PreferencesTail(n int) ([]*Preference, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	fail := func(err error) ([]*Preference, error) {
-		return nil, fmt.Errorf("image: preferences of %s: %w", im.path, err)
-	}
-	it, err := im.db.NewIter(prefRange())
-	if err != nil {
-		return fail(err)
-	}
-	defer it.Close()
-	var out []*Preference
-	for ok := it.Last(); ok && len(out) < n; ok = it.Prev() {
-		p, err := decodePreference(it.Key(), it.Value())
-		if err != nil {
-			return fail(err)
-		}
-		out = append(out, p)
-	}
-	if err := it.Error(); err != nil {
-		return fail(err)
-	}
-	return out, nil
+	return lastRecords(im, "preferences", prefRange(), n, decodePreference)
 }
 
 // Preferences calls fn for every preference, oldest first, stopping at

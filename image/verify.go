@@ -141,6 +141,10 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 			if _, err := decodePreference(k, v); err != nil {
 				rep.add(0, "preferences", "%v", err)
 			}
+		case bytes.HasPrefix(k, prefixMemory):
+			if CheckMemoryID(string(k[len(prefixMemory):])) != nil {
+				rep.add(0, "memory", "malformed key %q", k)
+			}
 		default:
 			rep.add(0, "", "key %q is in no known keyspace", k)
 		}

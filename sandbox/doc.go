@@ -17,6 +17,12 @@
 // `phoenix sandbox-exec` command, with a pool of warm sandboxes so that a
 // validation costs one `runsc exec`.
 //
+// It also runs environment personalities (personality.go): a cached
+// Debian root filesystem under runsc, started on demand, stopped when idle,
+// with the Lua objects Personality and Personalities and the "personality"
+// builtin (personalityobjects.go); inside a validation the builtin is
+// Simulated, since no runsc is nested in the sandbox.
+//
 // It may import vm, traits, bootstrap, image (for Filein/Fileout only) and
 // the standard library; nothing below it imports sandbox.
 package sandbox

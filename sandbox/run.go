@@ -64,6 +64,15 @@ func Run(ctx context.Context, req *Request) (res *Result) {
 		return res
 	}
 	defer v.Close()
+	// No runsc is nested in the sandbox: a candidate that uses a
+	// personality meets the Simulated one (see personalityobjects.go).
+	if mentionsPersonality(req) {
+		if err := InstallPersonalityObjects(ctx, v); err != nil {
+			res.Error = "personalities: " + err.Error()
+			return res
+		}
+		SetPersonalityBuiltin(v, Simulated{})
+	}
 	eval := func(name, src string, o vm.EvalOptions) (*vm.Result, error) {
 		o.Name, o.NoExpr, o.Budget = name, !o.Print, budget
 		return v.Eval(ctx, src, o)

@@ -52,7 +52,65 @@ if [ ! -x "$runsc_dir/runsc" ]; then
   kill $ticker 2>/dev/null
   say "runsc built in $(( $(date +%s) - start ))s"
 fi
-say "ok (go $have, runsc $runsc_dir/runsc)"
+# ---- personality: Debian userland (issue 6) --------------------------------
+# A Debian bookworm minbase root filesystem with cowsay and Phoenix's OS
+# jokes (/usr/share/phoenix/os-jokes.txt, read with shuf), built once with
+# mmdebstrap from Debian's packages and cached by version; the sandbox runs
+# it read-only under runsc (sandbox/personality.go). Bump
+# DEBIAN_ROOTFS_VERSION (and sandbox.DebianVersion) when the recipe or the
+# jokes change. The apt lists are kept, so apt inside knows what it has.
+DEBIAN_SUITE=bookworm
+DEBIAN_ROOTFS_VERSION=1
+debian_dir="$cache/debian-$DEBIAN_SUITE-$DEBIAN_ROOTFS_VERSION"
+if [ ! -f "$debian_dir/manifest" ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  if ! command -v mmdebstrap >/dev/null 2>&1; then
+    say "installing mmdebstrap"
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq mmdebstrap
+  fi
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  jokes="$(cd "$(dirname "$0")" && pwd)/personality/os-jokes.txt"
+  say "building the Debian $DEBIAN_SUITE personality into $debian_dir from $mirror (a few minutes; cached afterwards)"
+  partial="$debian_dir.partial"
+  $SUDO rm -rf "$partial"
+  mkdir -p "$partial"
+  start=$(date +%s)
+  ( while sleep 30; do say "  still building the Debian rootfs ($(( $(date +%s) - start ))s)"; done ) &
+  dticker=$!
+  trap 'kill $dticker 2>/dev/null' EXIT
+  $SUDO mmdebstrap --mode=root --variant=minbase --include=cowsay \
+    --skip=cleanup/apt/lists \
+    --customize-hook="install -D -m 0644 '$jokes' \"\$1/usr/share/phoenix/os-jokes.txt\"" \
+    --customize-hook='chroot "$1" dpkg-query -W -f "\${Package} \${Version}\n" > "$1/../manifest.tmp"' \
+    "$DEBIAN_SUITE" "$partial/rootfs" "$mirror" 2>&1 | sed -u 's/^/deps:   /' >&2
+  kill $dticker 2>/dev/null
+  $SUDO mv "$partial/manifest.tmp" "$partial/manifest"
+  $SUDO rm -rf "$debian_dir"
+  $SUDO mv "$partial" "$debian_dir"
+  say "Debian rootfs built in $(( $(date +%s) - start ))s ($(wc -l < "$debian_dir/manifest") packages)"
+fi
+# --- memory: weaviate-server (agent/memory's Weaviate backend and its tests)
+# Pinned, built once with cgo off (the server needs none) and cached by
+# version.
+WEAVIATE_VERSION=v1.35.2
+weaviate_dir="$cache/weaviate-$WEAVIATE_VERSION"
+build_weaviate() {
+  if [ -x "$weaviate_dir/weaviate-server" ]; then return 0; fi
+  say "building weaviate-server $WEAVIATE_VERSION into $weaviate_dir (10-20 minutes on a fresh machine; cached afterwards)"
+  mkdir -p "$weaviate_dir"
+  local wstart wticker
+  wstart=$(date +%s)
+  ( while sleep 30; do say "  still building weaviate-server ($(( $(date +%s) - wstart ))s)"; done ) &
+  wticker=$!
+  GOBIN="$weaviate_dir" CGO_ENABLED=0 go install -ldflags='-s -w' \
+    "github.com/weaviate/weaviate/cmd/weaviate-server@$WEAVIATE_VERSION" || { kill $wticker 2>/dev/null; return 1; }
+  kill $wticker 2>/dev/null
+  say "weaviate-server built in $(( $(date +%s) - wstart ))s"
+}
+build_weaviate
+# --- end memory
 
 # --- boot (phoenix boot): QEMU and e2fsprogs ---------------------------
 # qemu-system-x86_64 runs the guest (TCG when there is no KVM); mkfs.ext4
@@ -72,3 +130,4 @@ if [ ${#boot_missing[@]} -gt 0 ]; then
 fi
 go mod download github.com/gokrazy/kernel.amd64
 # --- end boot -----------------------------------------------------------
+say "ok (go $have, runsc $runsc_dir/runsc, debian $debian_dir, weaviate $weaviate_dir/weaviate-server)"

@@ -94,7 +94,10 @@ func (q *AsyncQueue) Alternatives(id string, n int) ([]AlternativeView, error) {
 // Pick implements PreferenceQueue through agent.PickQueued.
 func (q *AsyncQueue) Pick(id string, k int) error {
 	return q.op(fmt.Sprintf("pick %s %d", id, k), func(v *vm.VM) (struct{}, error) {
-		_, err := agent.PickQueued(context.Background(), v, q.Journal, id, k, "human", "in the GUI")
+		a, err := agent.PickQueued(context.Background(), v, q.Journal, id, k, "human", "in the GUI")
+		if err == nil && q.Memory != nil {
+			agent.RememberApproved(context.Background(), q.Memory, a, nil)
+		}
 		return struct{}{}, err
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"gioui.org/widget/material"
 
 	"github.com/phoenix-image/phoenix/agent"
+	"github.com/phoenix-image/phoenix/agent/memory"
 	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/sandbox"
@@ -119,6 +120,10 @@ type AsyncQueue struct {
 	// Resolver asks for alternatives (nil: none can be asked for).
 	Resolver *agent.Resolver
 
+	// Memory, if not nil, remembers the methods approved here (as the
+	// resolver remembers those it installs).
+	Memory memory.Store
+
 	mu   sync.Mutex
 	list *result[[]ProposalView]
 	ops  map[string]*result[struct{}]
@@ -200,7 +205,10 @@ func (q *AsyncQueue) op(key string, f func(v *vm.VM) (struct{}, error)) error {
 // Approve implements ApprovalQueue.
 func (q *AsyncQueue) Approve(id string) error {
 	return q.op("approve "+id, func(v *vm.VM) (struct{}, error) {
-		_, err := agent.ApproveQueued(context.Background(), v, q.Journal, id, "human", "in the GUI")
+		a, err := agent.ApproveQueued(context.Background(), v, q.Journal, id, "human", "in the GUI")
+		if err == nil && q.Memory != nil {
+			agent.RememberApproved(context.Background(), q.Memory, a, nil)
+		}
 		return struct{}{}, err
 	})
 }

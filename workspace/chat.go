@@ -1,10 +1,13 @@
 package workspace
 
 import (
+	"encoding/json"
 	"image/color"
+	"regexp"
 	"strconv"
 	"strings"
 
+	"gioui.org/io/key"
 	"gioui.org/layout"
 	"gioui.org/unit"
 	"gioui.org/widget"
@@ -64,6 +67,7 @@ type chatStep struct {
 	decline  widget.Clickable
 	answer   widget.Editor
 	send     widget.Clickable
+	links    objectLinks // "Inspect NAME" under the step
 }
 
 // chatTurn is a request and what the agent did about it.
@@ -74,6 +78,7 @@ type chatTurn struct {
 	done   bool
 	// streaming is the running step's text so far, from "delta" events.
 	streaming string
+	links     objectLinks // "Inspect NAME" under the answer
 }
 
 // Chat is the chat with the agent: a transcript of turns (the person's
@@ -88,9 +93,84 @@ type Chat struct {
 	StopButton widget.Clickable
 	List       widget.List
 
+	// Known says whether name is an object the Inspector can open (a
+	// global of the image); Inspect opens it. With both set, the objects
+	// named by a tool step's arguments or by the agent's text get an
+	// "Inspect NAME" link under the step (a click, or Ctrl-I when the link
+	// has the focus), and Ctrl-I in the input line inspects the object
+	// named last in the chat.
+	Known   func(name string) bool
+	Inspect func(name string)
+
 	turns  []*chatTurn
 	err    string
 	scroll bool // show the end of the transcript on the next frame
+}
+
+// objectLinks are the Inspect links of one step or answer, by name.
+type objectLinks map[string]*widget.Clickable
+
+func (l *objectLinks) get(name string) *widget.Clickable {
+	if *l == nil {
+		*l = make(objectLinks)
+	}
+	c := (*l)[name]
+	if c == nil {
+		c = new(widget.Clickable)
+		(*l)[name] = c
+	}
+	return c
+}
+
+// maxLinks bounds the Inspect links of one row.
+const maxLinks = 6
+
+var identRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// Named returns the objects a step names, in order, each once: a tool's
+// "name" and "object" arguments, and the known identifiers of the text
+// the agent wrote (thoughts, answers, questions).
+func (c *Chat) named(kind, text, args string) []string {
+	if c.Known == nil || c.Inspect == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if len(out) < maxLinks && n != "" && !seen[n] && c.Known(n) {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	switch kind {
+	case "tool":
+		var a map[string]any
+		if json.Unmarshal([]byte(args), &a) == nil {
+			for _, k := range []string{"name", "object"} {
+				if s, ok := a[k].(string); ok {
+					add(s)
+				}
+			}
+		}
+	case "thought", "answer", "question":
+		for _, w := range identRE.FindAllString(text, 200) {
+			add(w)
+		}
+	}
+	return out
+}
+
+// NamedObjects lists the objects the chat offers to inspect, in the
+// order shown (for tests and Ctrl-I).
+func (c *Chat) NamedObjects() []string {
+	var out []string
+	for _, t := range c.turns {
+		for _, s := range t.steps {
+			out = append(out, c.named(s.kind, s.text, s.args)...)
+		}
+		out = append(out, c.named("answer", t.answer, "")...)
+	}
+	return out
 }
 
 // Running reports whether a turn is under way.
@@ -307,6 +387,23 @@ func (c *Chat) Update(gtx layout.Context) {
 	if c.SendButton.Clicked(gtx) {
 		c.submit()
 	}
+	for {
+		ev, ok := gtx.Event(key.Filter{Focus: &c.Input, Name: "I", Required: key.ModShortcut})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			if ns := c.NamedObjects(); len(ns) > 0 {
+				c.Inspect(ns[len(ns)-1])
+			}
+		}
+	}
+	for _, t := range c.turns {
+		c.updateLinks(gtx, t.links)
+		for _, s := range t.steps {
+			c.updateLinks(gtx, s.links)
+		}
+	}
 	if c.StopButton.Clicked(gtx) {
 		c.Stop()
 	}
@@ -337,6 +434,49 @@ func (c *Chat) Update(gtx layout.Context) {
 			}
 		}
 	}
+}
+
+// updateLinks opens the Inspector for a clicked link, or one that has the
+// focus when Ctrl-I is pressed.
+func (c *Chat) updateLinks(gtx layout.Context, links objectLinks) {
+	for name, l := range links {
+		if l.Clicked(gtx) && c.Inspect != nil {
+			c.Inspect(name)
+		}
+		for {
+			ev, ok := gtx.Event(key.Filter{Focus: l, Name: "I", Required: key.ModShortcut})
+			if !ok {
+				break
+			}
+			if e, ok := ev.(key.Event); ok && e.State == key.Press && c.Inspect != nil {
+				c.Inspect(name)
+			}
+		}
+	}
+}
+
+// layoutLinks draws "Inspect NAME" for each name, under a row.
+func (c *Chat) layoutLinks(gtx layout.Context, th *material.Theme, links *objectLinks, names []string) layout.Dimensions {
+	if len(names) == 0 {
+		return layout.Dimensions{}
+	}
+	var cs []layout.FlexChild
+	for _, n := range names {
+		cl := links.get(n)
+		label := "Inspect " + n
+		cs = append(cs, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+				return cl.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+					l := material.Caption(th, label)
+					l.Color = linkColor
+					return l.Layout(gtx)
+				})
+			})
+		}))
+	}
+	return layout.Inset{Left: unit.Dp(16), Top: unit.Dp(2)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, cs...)
+	})
 }
 
 func (c *Chat) submit() {
@@ -381,16 +521,32 @@ func (c *Chat) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions 
 			})
 		}
 		for _, s := range t.steps {
-			items = append(items, func(gtx layout.Context) layout.Dimensions { return c.layoutStep(gtx, th, s) })
+			items = append(items, func(gtx layout.Context) layout.Dimensions {
+				names := c.named(s.kind, s.text, s.args)
+				if len(names) == 0 {
+					return c.layoutStep(gtx, th, s)
+				}
+				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions { return c.layoutStep(gtx, th, s) }),
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions { return c.layoutLinks(gtx, th, &s.links, names) }),
+				)
+			})
 		}
 		if t.streaming != "" {
 			items = append(items, material.Body2(th, t.streaming).Layout)
 		}
 		if t.answer != "" {
-			answer := t.answer
+			answer, t := t.answer, t
 			items = append(items, func(gtx layout.Context) layout.Dimensions {
-				gtx.Constraints.Min.X = gtx.Constraints.Max.X
-				return card(gtx, answerBg, answerRim, material.Body1(th, answer).Layout)
+				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return card(gtx, answerBg, answerRim, material.Body1(th, answer).Layout)
+					}),
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+						return c.layoutLinks(gtx, th, &t.links, c.named("answer", answer, ""))
+					}),
+				)
 			})
 		}
 	}

@@ -27,14 +27,14 @@ func TestChatRenders(t *testing.T) {
 			{Kind: "done"},
 		},
 	}
-	c := &Chat{Engine: eng}
+	c := &Chat{Engine: eng, Known: func(n string) bool { return n == "Account" }, Inspect: func(string) {}}
 	d := newChatDriver(t, c)
 	d.typeInto("", "Accounts should support withdraw(n)")
 	d.frame()
 	d.click(d.find("Run"))
 	d.frame()
 	d.click(d.find("[+] → inspect_object"))
-	if !d.shows("slot balance = 0") || !d.shows("it subtracts n") {
+	if !d.shows("slot balance = 0") || !d.shows("it subtracts n") || !d.shows("Inspect Account") {
 		t.Fatalf("the chat is not as scripted:\n%s", c.Transcript())
 	}
 	d.frame()
@@ -48,6 +48,19 @@ func TestChatRenders(t *testing.T) {
 	bg := browsertest.Dominant(colours)
 	ink := 0
 	reds := 0
+	// The link is drawn in link blue where the Router says it is.
+	linkAt, ok := browsertest.Find(&d.r, "Inspect Account")
+	if !ok {
+		t.Fatal("no Inspect Account link")
+	}
+	links := 0
+	for y := linkAt.Min.Y; y < linkAt.Max.Y; y++ {
+		for x := linkAt.Min.X; x < linkAt.Max.X; x++ {
+			if p := img.RGBAAt(x, y); p.B > 0x90 && p.R < 0x60 && p.G < 0x80 {
+				links++
+			}
+		}
+	}
 	for y := 0; y < img.Bounds().Dy(); y++ {
 		for x := 0; x < img.Bounds().Dx(); x++ {
 			p := img.RGBAAt(x, y)
@@ -57,10 +70,14 @@ func TestChatRenders(t *testing.T) {
 			if p.R > 0x90 && p.G < 0x60 && p.B < 0x60 {
 				reds++
 			}
+
 		}
 	}
 	if ink < 20000 {
 		t.Errorf("%d non-background pixels, want a transcript (at least 20000)", ink)
+	}
+	if links < 20 {
+		t.Errorf("%d link-blue pixels, want the Inspect links drawn", links)
 	}
 	if reds < 20 {
 		t.Errorf("%d red pixels, want the error drawn in red", reds)

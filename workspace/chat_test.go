@@ -257,3 +257,56 @@ func TestChatStreamsDeltasThenTheWholeText(t *testing.T) {
 		t.Fatalf("after a stop mid-stream:\n%s", c.Transcript())
 	}
 }
+
+// TestChatInspectLinks: objects named by a tool step's arguments and by
+// the agent's answer get "Inspect NAME" links (only names the image
+// knows); a click opens one, and Ctrl-I in the input line opens the
+// object named last, as does Ctrl-I on a link that has the focus.
+func TestChatInspectLinks(t *testing.T) {
+	eng := &scriptedEngine{
+		before: []ChatEvent{
+			{Kind: "tool", Tool: "inspect_object", Args: `{"name":"Account"}`},
+			{Kind: "observation", Tool: "inspect_object", Text: "Account\nslot balance = 0"},
+			{Kind: "tool", Tool: "read_method", Args: `{"object":"Nowhere","selector":"x"}`},
+			{Kind: "observation", Tool: "read_method", Text: "error: no object Nowhere"},
+			{Kind: "answer", Text: "Account delegates to Bank; a balance is a number."},
+			{Kind: "done"},
+		},
+	}
+	var inspected []string
+	known := map[string]bool{"Account": true, "Bank": true}
+	c := &Chat{Engine: eng, Known: func(n string) bool { return known[n] }, Inspect: func(n string) { inspected = append(inspected, n) }}
+	d := newChatDriver(t, c)
+	d.typeInto("", "What is Account?")
+	d.frame()
+	d.frame()
+	if got := strings.Join(c.NamedObjects(), " "); got != "Account Account Bank" {
+		t.Fatalf("named objects %q:\n%s", got, c.Transcript())
+	}
+	if d.onScreen("Inspect Account") != 2 || d.onScreen("Inspect Bank") != 1 || d.shows("Inspect Nowhere") || d.shows("Inspect a") {
+		t.Fatalf("links on screen: %d Account, %d Bank", d.onScreen("Inspect Account"), d.onScreen("Inspect Bank"))
+	}
+	d.click(d.find("Inspect Bank"))
+	d.frame()
+	if strings.Join(inspected, " ") != "Bank" {
+		t.Fatalf("after clicking Inspect Bank: %q", inspected)
+	}
+	// Ctrl-I in the input line: the object named last.
+	r := image.Rectangle{}
+	for _, n := range d.nodes() {
+		if n.Desc.Class == semantic.Editor {
+			r = n.Desc.Bounds
+		}
+	}
+	d.click(image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2))
+	d.press("I", key.ModShortcut)
+	if strings.Join(inspected, " ") != "Bank Bank" {
+		t.Fatalf("after Ctrl-I in the input: %q", inspected)
+	}
+	// Tab moves the focus to the first link; Ctrl-I there opens it.
+	d.press(key.NameTab, 0)
+	d.press("I", key.ModShortcut)
+	if len(inspected) != 3 || inspected[2] == "" {
+		t.Fatalf("after Tab and Ctrl-I: %q", inspected)
+	}
+}

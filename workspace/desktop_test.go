@@ -15,6 +15,7 @@ import (
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
+	"github.com/phoenix-image/phoenix/agent/memory"
 	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/image"
@@ -345,6 +346,12 @@ func queueWithdraw(t *testing.T) func(*bootstrap.Session, *agent.Resolver) {
 
 func TestApprovalsPaneApprovesQueued(t *testing.T) {
 	k := newDesk(t, queueWithdraw(t))
+	mem, err := memory.OpenEmbedded(k.s.Image, memory.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	k.approvals.Queue.(*AsyncQueue).Memory = mem
 	k.waitFor("the queue", func() bool { return len(k.approvals.Pending()) == 1 })
 	p := k.approvals.Pending()[0]
 	if p.Source != withdrawSource || p.Reason == "" || !strings.Contains(p.Sandbox, "1 passed") {
@@ -364,6 +371,9 @@ func TestApprovalsPaneApprovesQueued(t *testing.T) {
 	a, err := k.s.Image.GetApproval(p.ID)
 	if err != nil || a.Status != image.ApprovalApproved {
 		t.Fatalf("approval %v %+v", err, a)
+	}
+	if items, err := mem.List(context.Background(), memory.Filter{Kind: memory.KindMethod}); err != nil || len(items) != 1 || items[0].Selector != "withdraw" || items[0].Purpose != "subtracts n" {
+		t.Fatalf("the approved method was not remembered: %+v %v", items, err)
 	}
 	k.waitFor("the emptied queue", func() bool { return len(k.approvals.Pending()) == 0 && k.approvals.loaded })
 	k.doIt("Account:clone():withdraw(3).balance")

@@ -38,6 +38,6 @@
 // (alternatives.go; PreferenceQueue for the queue, agent.Chooser for the
 // live proposal).
 //
-// workspace may import vm, browser, agent, image, sandbox, gioui.org and
+// workspace may import vm, browser, agent (and agent/memory), image, sandbox, gioui.org and
 // the standard library (bootstrap and agent/llmtest only in tests).
 package workspace

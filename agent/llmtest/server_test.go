@@ -335,3 +335,31 @@ func TestEmbeddings(t *testing.T) {
 		t.Errorf("single input: %d %s", code, body)
 	}
 }
+
+func TestBagOfWordsEmbeddings(t *testing.T) {
+	e := BagOfWords(64)
+	v := e([]string{"withdraw money from the Account", "Account withdrawMoney", "push onto a stack", ""})
+	dot := func(a, b []float32) (s float32) {
+		for i := range a {
+			s += a[i] * b[i]
+		}
+		return s
+	}
+	if len(v) != 4 || len(v[0]) != 64 {
+		t.Fatalf("shape %d x %d", len(v), len(v[0]))
+	}
+	if same := dot(v[0], v[1]); same < 0.6 {
+		t.Errorf("texts sharing three words: cosine %.2f", same)
+	}
+	if other := dot(v[0], v[2]); other > 0.3 {
+		t.Errorf("texts sharing no word: cosine %.2f", other)
+	}
+	if again := e([]string{"withdraw money from the Account"}); dot(again[0], v[0]) < 0.999 {
+		t.Error("not deterministic")
+	}
+	for _, x := range v[3] {
+		if x != 0 {
+			t.Fatal("the empty text has a non-zero vector")
+		}
+	}
+}

@@ -28,6 +28,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 		return nil, fmt.Errorf("installing the agent's objects: %w", err)
 	}
 	agent.Builtins(s.VM, s.Image)
+	closePersonalities, err := attachPersonalities(ctx, s.VM)
+	if err != nil {
+		return nil, err
+	}
 	r := &agent.Resolver{
 		Journal:     s.Image,
 		AutoApprove: g.autoApprove,
@@ -50,9 +54,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 	if tty := openTTY(); tty != nil {
 		r.Approver = &terminalApprover{tty: tty}
 	}
+	r.Memory, r.MemoryResults = memoryFor(ctx, s)
 	s.VM.SetNotUnderstood(r)
 	g.resolver = r
-	return func() { lazy.Close() }, nil
+	return func() { lazy.Close(); closePersonalities(); r.Memory.Close() }, nil
 }
 
 // coderObject is the LLM object that writes methods: a global LLM object

@@ -99,6 +99,7 @@ ratings are kept in the image and the agent reads them in later prompts.`,
 			if err != nil {
 				return err
 			}
+			rememberApproved(cmd.Context(), s, a)
 			subject := a.Object + ">>" + a.Selector
 			fmt.Printf("approved %s: %s installed\n", a.ID, subject)
 			return nil

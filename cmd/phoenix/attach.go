@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 
-	"github.com/chzyer/readline"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 )
@@ -101,76 +97,27 @@ func printRemoteError(err error) bool {
 
 // runRemoteRepl is phoenix repl over a client.
 func runRemoteRepl(ctx context.Context, c *remote.Client, addr string) error {
-	interactive := term.IsTerminal(int(os.Stdin.Fd()))
-	var rl *readline.Instance
-	if interactive {
-		var err error
-		rl, err = readline.NewEx(&readline.Config{Prompt: "phoenix> ", InterruptPrompt: "^C", EOFPrompt: "exit"})
-		if err != nil {
-			return err
-		}
-		defer rl.Close()
-		fmt.Printf("Phoenix on %s (%s, remote). Each input is one transaction; Ctrl-D leaves.\n", c.Server.Image, addr)
-	}
-	lines := newLineReader(rl)
-	signal.Reset(os.Interrupt) // Ctrl-C interrupts a running evaluation, below
-	var buf []string
-	for {
-		prompt := "phoenix> "
-		if len(buf) > 0 {
-			prompt = "     ..> "
-		}
-		line, err := lines.read(prompt)
-		if errors.Is(err, readline.ErrInterrupt) {
-			buf = nil
-			continue
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(buf) == 0 && (strings.TrimSpace(line) == "exit" || strings.TrimSpace(line) == "quit") {
-			return nil
-		}
-		buf = append(buf, line)
-		code := strings.Join(buf, "\n")
-		if strings.TrimSpace(code) == "" {
-			buf = nil
-			continue
-		}
-		evalCtx, cancel := context.WithCancel(ctx)
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt)
-		go func() {
-			select {
-			case <-sig:
-				cancel()
-			case <-evalCtx.Done():
+	return replLoop(ctx, replSession{
+		banner: fmt.Sprintf("Phoenix on %s (%s, remote). Each input is one transaction; Ctrl-D leaves.", c.Server.Image, addr),
+		eval: func(ctx context.Context, code string) (bool, error) {
+			res, err := c.Eval(ctx, code)
+			var re *remote.Error
+			if errors.As(err, &re) {
+				if d, ok := re.Detail(); ok && d.Kind == "CompileError" && d.Incomplete {
+					return true, nil
+				}
 			}
-		}()
-		res, err := c.Eval(evalCtx, code)
-		signal.Stop(sig)
-		cancel()
-		var re *remote.Error
-		if errors.As(err, &re) {
-			if d, ok := re.Detail(); ok && d.Kind == "CompileError" && d.Incomplete {
-				continue // read more lines
-			}
-		}
-		buf = nil
-		switch {
-		case errors.Is(err, context.Canceled):
-			fmt.Fprintln(os.Stderr, "Interrupted: evaluation interrupted and rolled back")
-		case err != nil:
-			if !printRemoteError(err) {
-				return err // the connection is gone
-			}
-		default:
-			if len(res.Values) > 0 {
+			switch {
+			case errors.Is(err, context.Canceled):
+				fmt.Fprintln(os.Stderr, "Interrupted: evaluation interrupted and rolled back")
+			case err != nil:
+				if !printRemoteError(err) {
+					return false, err // the connection is gone
+				}
+			case len(res.Values) > 0:
 				fmt.Println(strings.Join(res.Values, "\t"))
 			}
-		}
-	}
+			return false, nil
+		},
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"gioui.org/app"
 	"gioui.org/font/gofont"
@@ -24,6 +25,7 @@ import (
 	"gioui.org/widget/material"
 	"github.com/spf13/cobra"
 
+	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/workspace"
 )
@@ -32,9 +34,11 @@ func guiCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "gui",
 		Short: "Open the Phoenix window: object browser, inspector, workspace, agent chat and approvals",
-		Long: `Opens one window on the image: the object browser on the left, the
-workspace on the right, and a status bar (image, number of objects, whether
-the image is evaluating). Ctrl-Q or closing the window closes the image.
+		Long: `Opens one window on the image: the Image menu (Snapshot, Export,
+Import…, Snapshots… with restore as a new image or revert in place), the
+object browser on the left, the workspace, inspector and agent chat on the
+right with the approvals pane, and a status bar (image, number of objects,
+commit state, LLM). Ctrl-Q or closing the window closes the image.
 Needs a display ($DISPLAY or $WAYLAND_DISPLAY).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,12 +80,19 @@ type gui struct {
 	quit func()
 	menu *imageMenu // the Image menu; nil without an image on disk
 	desk *desktop   // the notifier and the approvals pane (guidesktop.go)
+	// counter counts the image's objects for the status bar; nil without
+	// an image on disk.
+	counter *objectCounter
+	// reopened is set (on the VM's goroutine) when a revert swapped the
+	// image; the next frame refreshes what the panes show.
+	reopened   atomic.Bool
+	invalidate func()
 }
 
 func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	th := material.NewTheme()
 	th.Shaper = text.NewShaper(text.WithCollection(gofont.Collection()))
-	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}}
+	u := &gui{path: path, th: th, loop: loop, image: newAsyncImage(loop, invalidate), quit: func() {}, invalidate: invalidate}
 	u.Browser.Image = u.image
 	u.eval = &asyncEvaluator{loop: loop, invalidate: invalidate}
 	u.Workspace.Evaluator = u.eval
@@ -91,20 +102,40 @@ func newGUI(path string, loop *vmLoop, invalidate func()) *gui {
 	return u
 }
 
-// Status is the status bar's text.
+// Status is the status bar's text: the image's path, its number of
+// objects (records counted in the background; the Lobby's globals
+// without an image on disk), the commit state and the LLM's state, then
+// the last Image menu action's outcome.
 func (u *gui) Status() string {
 	objects := "… objects"
-	if n := u.image.Objects(); n >= 0 {
+	if n := u.counter.Count(); n >= 0 {
 		objects = fmt.Sprintf("%d objects", n)
+	} else if n := u.image.Objects(); n >= 0 && u.counter == nil {
+		objects = fmt.Sprintf("%d globals", n)
 	}
-	state := "idle"
-	if u.loop.Busy() {
-		state = "evaluating"
+	state := "all committed"
+	switch {
+	case u.eval.Running():
+		state = "evaluating (not yet committed)"
+	case u.eval.RolledBack():
+		state = "last evaluation rolled back"
 	}
-	if u.menu != nil { // the LLM, and the last Image menu action
-		state += "   ·   " + strings.TrimSuffix(u.menu.LLM()+"   ·   "+u.menu.Status(), "   ·   ")
+	llm := "no LLM"
+	if u.menu != nil {
+		llm = u.menu.LLM()
 	}
-	return fmt.Sprintf("%s   ·   %s   ·   %s", u.path, objects, state)
+	if u.inspector.Chat.Running() {
+		llm += ": working"
+	} else if u.menu != nil && u.menu.model != "" {
+		llm += ": idle"
+	}
+	parts := []string{u.path, objects, state, llm}
+	if u.menu != nil {
+		if st := u.menu.Status(); st != "" {
+			parts = append(parts, st)
+		}
+	}
+	return strings.Join(parts, "   ·   ")
 }
 
 var statusBg = color.NRGBA{R: 0xe8, G: 0xec, B: 0xf4, A: 0xff}
@@ -121,9 +152,17 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 		}
 	}
 	defer u.layoutDesktop(gtx) // drawn on top
+	if u.reopened.Swap(false) {
+		u.Browser.Refresh()
+		u.inspector.Refresh()
+		if u.desk != nil {
+			u.desk.Approvals.Refresh()
+		}
+	}
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 		u.inspector.Refresh()
+		u.counter.Recount()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -172,7 +211,9 @@ func runGUI(ctx context.Context, g *globals) error {
 	u.quit = func() { w.Perform(system.ActionClose) }
 	u.menu = newImageMenu(loop, s.Image, s.Path, llmModel(g), w.Invalidate)
 	u.attachDesktop(g.resolver, s.Image, w.Invalidate)
-	u.attachChat(g.resolver, w.Invalidate) // the right pane's Chat tab (guichat.go)
+	u.attachChat(g.resolver, w.Invalidate)              // the right pane's Chat tab (guichat.go)
+	u.counter = newObjectCounter(s.Image, w.Invalidate) // counts after the first frame
+	u.attachReopen(s, func(path string) (*bootstrap.Session, error) { return reopenWithAgent(g, path) }, g.resolver)
 	w.Option(app.Title("Phoenix — "+s.Path), app.Size(unit.Dp(1280), unit.Dp(800)))
 
 	stop := make(chan struct{})
@@ -194,6 +235,7 @@ func runGUI(ctx context.Context, g *globals) error {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
 			loop.Close()
+			u.counter.Wait()
 			werr := e.Err
 			if drawn && werr != nil {
 				// Gio sometimes reports a failed Wayland connection
@@ -206,6 +248,9 @@ func runGUI(ctx context.Context, g *globals) error {
 			gtx := app.NewContext(&ops, e)
 			u.Layout(gtx)
 			e.Frame(gtx.Ops)
+			if !drawn {
+				u.counter.Recount() // a scan of the image, off the UI and VM goroutines
+			}
 			drawn = true
 			reportFirstFrame() // with $PHOENIX_FIRST_FRAME set
 		}

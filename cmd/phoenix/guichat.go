@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -16,20 +18,29 @@ import (
 )
 
 // plannerChat implements workspace.ChatEngine with agent.Planner, as the
-// shell drives it: each request is one Planner.Run on the VM's goroutine
-// (the tools read and change the VM), continuing the conversation's
-// history; its events are posted to the chat and the window invalidated
-// (the streamed "delta" events too, which the chat shows as the step's
-// text grows until the step's whole thought or answer replaces them).
-// ConfirmPlan and ask_person block the run until the person answers in
-// the chat, or the turn is stopped. Proposals that need approval are asked
-// about in the approvals pane (the resolver's Approver).
+// shell drives it: each request is one Planner.Run on a goroutine of its
+// own, continuing the conversation's history. The model's calls (the
+// streamed LLM requests), the plan's confirmation and ask_person wait
+// there, never on the VM's goroutine, so do-its, the browser and the
+// inspector go on while the agent thinks; only the tools that read or
+// change the image (inspect_object, propose_method, …) are queued to the
+// vmLoop, one call at a time (onLoop). Its events are posted to the chat
+// and the window invalidated (the streamed "delta" events too, which the
+// chat shows as the step's text grows until the step's whole thought or
+// answer replaces them). ConfirmPlan and ask_person block the run until
+// the person answers in the chat, or the turn is stopped. Proposals that
+// need approval are asked about in the approvals pane (the resolver's
+// Approver, which waits on the VM's goroutine like a message not
+// understood does).
 type plannerChat struct {
 	loop       *vmLoop
 	resolver   *agent.Resolver // nil: no agent
 	invalidate func()
 	// tools is the planner's registry; nil: agent.BuiltinTools.
 	tools *agent.Registry
+	// held, if set and true, refuses a new turn (a revert is swapping
+	// the image and the resolver's journal).
+	held func() bool
 
 	mu      sync.Mutex
 	events  []workspace.ChatEvent
@@ -38,7 +49,7 @@ type plannerChat struct {
 	confirm chan bool   // the person's Run/Decline for the plan asked about
 	answer  chan string // the person's answer to the question asked
 
-	// On the VM's goroutine only.
+	// On the turn's goroutine only (turns run one at a time).
 	planner *agent.Planner
 	history []openai.ChatCompletionMessage
 }
@@ -74,10 +85,16 @@ func (c *plannerChat) Drain() []workspace.ChatEvent {
 	return evs
 }
 
-var errChatBusy = errors.New("the agent is still working on the last request")
+var (
+	errChatBusy = errors.New("the agent is still working on the last request")
+	errChatHeld = errors.New("the image is being reverted to a snapshot; ask again when it is done")
+)
 
 // Send implements workspace.ChatEngine: it queues a Planner.Run of text.
 func (c *plannerChat) Send(text string) error {
+	if c.held != nil && c.held() {
+		return errChatHeld
+	}
 	c.mu.Lock()
 	if c.running {
 		c.mu.Unlock()
@@ -95,28 +112,34 @@ func (c *plannerChat) Send(text string) error {
 	case <-c.answer:
 	default:
 	}
-	ok := c.loop.Go(func(v *vm.VM) {
-		defer c.finish(cancel)
-		p := c.plannerFor(v)
-		errored := false
-		p.OnEvent = func(e agent.Event) {
-			errored = e.Kind == "error"
-			c.post(workspace.ChatEvent{Kind: e.Kind, Text: e.Text, Tool: e.Tool, Args: e.Args})
-		}
-		_, h, err := p.Run(ctx, c.history, text)
-		c.history = h // kept even after an error, so the conversation goes on
-		switch {
-		case ctx.Err() != nil:
-			c.post(workspace.ChatEvent{Kind: "error", Text: "stopped"})
-		case err != nil && !errored:
-			c.post(workspace.ChatEvent{Kind: "error", Text: err.Error()})
-		}
-	})
-	if !ok {
-		c.finish(cancel)
-		return errClosed
-	}
+	go c.turn(ctx, cancel, text)
 	return nil
+}
+
+// turn is one Planner.Run, off the VM's goroutine.
+func (c *plannerChat) turn(ctx context.Context, cancel context.CancelFunc, text string) {
+	defer c.finish(cancel)
+	p, err := c.plannerFor(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("stopped")
+		}
+		c.post(workspace.ChatEvent{Kind: "error", Text: err.Error()})
+		return
+	}
+	errored := false
+	p.OnEvent = func(e agent.Event) {
+		errored = e.Kind == "error"
+		c.post(workspace.ChatEvent{Kind: e.Kind, Text: e.Text, Tool: e.Tool, Args: e.Args})
+	}
+	_, h, err := p.Run(ctx, c.history, text)
+	c.history = h // kept even after an error, so the conversation goes on
+	switch {
+	case ctx.Err() != nil:
+		c.post(workspace.ChatEvent{Kind: "error", Text: "stopped"})
+	case err != nil && !errored:
+		c.post(workspace.ChatEvent{Kind: "error", Text: err.Error()})
+	}
 }
 
 func (c *plannerChat) finish(cancel context.CancelFunc) {
@@ -127,28 +150,80 @@ func (c *plannerChat) finish(cancel context.CancelFunc) {
 	c.post(workspace.ChatEvent{Kind: "done"})
 }
 
-// plannerFor makes the planner once, on the VM's goroutine: the image's
-// "planner" role object's LLM if it has one, else the resolver's.
-func (c *plannerChat) plannerFor(v *vm.VM) *agent.Planner {
+// plannerFor makes the planner once: the image's "planner" role object's
+// LLM if it has one (read on the VM's goroutine), else the resolver's.
+func (c *plannerChat) plannerFor(ctx context.Context) (*agent.Planner, error) {
 	if c.planner != nil {
-		return c.planner
+		return c.planner, nil
 	}
 	var llm agent.Chatter
 	if c.resolver != nil && c.resolver.LLM != nil {
 		llm = c.resolver.LLM
-		if o := agent.RoleObject(v, "planner"); o != nil {
-			if cfg, ok := agent.ConfigOf(v, o); ok {
-				llm = agent.NewLLMClient(cfg, slog.Default())
+		var cfg agent.LLMConfig
+		found := false
+		if err := c.loop.Do(ctx, func(v *vm.VM) {
+			if o := agent.RoleObject(v, "planner"); o != nil {
+				cfg, found = agent.ConfigOf(v, o)
 			}
+		}); err != nil {
+			return nil, err
+		}
+		if found {
+			llm = agent.NewLLMClient(cfg, slog.Default())
 		}
 	}
 	tools := c.tools
 	if tools == nil {
-		tools = agent.NewRegistry(agent.BuiltinTools()...)
+		tools = agent.NewRegistry(append(agent.BuiltinTools(), agent.PersonalityTools()...)...)
 	}
-	env := &agent.ToolEnv{VM: v, Resolver: c.resolver, Log: slog.Default(), Ask: c.ask}
-	c.planner = &agent.Planner{LLM: llm, Tools: tools, Env: env, ConfirmPlan: c.confirmPlan}
-	return c.planner
+	env := &agent.ToolEnv{Resolver: c.resolver, Log: slog.Default(), Ask: c.ask}
+	c.planner = &agent.Planner{LLM: llm, Tools: onLoop(c.loop, tools), Env: env, ConfirmPlan: c.confirmPlan}
+	return c.planner, nil
+}
+
+// offLoopTools need no VM: they run on the turn's goroutine.
+var offLoopTools = map[string]bool{"ask_person": true}
+
+// onLoop returns reg with each tool that works on the image wrapped to
+// run on the VM's goroutine, with the ToolEnv's VM set there. A turn
+// stopped while its tool waits in the queue stops waiting (the tool is
+// skipped if it has not started; one that has started sees the cancelled
+// context). A tool that panics fails its call, as in Registry.Call.
+func onLoop(loop *vmLoop, reg *agent.Registry) *agent.Registry {
+	out := agent.NewRegistry()
+	for _, name := range reg.Names() {
+		t, _ := reg.Get(name)
+		if run := t.Run; run != nil && !offLoopTools[name] {
+			t.Run = func(ctx context.Context, env *agent.ToolEnv, args json.RawMessage) (string, error) {
+				type result struct {
+					out string
+					err error
+				}
+				res := make(chan result, 1)
+				err := loop.Do(ctx, func(v *vm.VM) {
+					defer func() {
+						if p := recover(); p != nil {
+							res <- result{err: fmt.Errorf("the tool %s failed: internal error: %v", name, p)}
+						}
+					}()
+					e := *env
+					e.VM = v
+					if e.Personalities == nil {
+						e.Personalities = personalitiesOf(v)
+					}
+					o, err := run(ctx, &e, args)
+					res <- result{o, err}
+				})
+				if err != nil {
+					return "", err
+				}
+				r := <-res
+				return r.out, r.err
+			}
+		}
+		out.Add(t)
+	}
+	return out
 }
 
 // confirmPlan asks the chat to Run or Decline the plan just shown.

@@ -20,6 +20,7 @@ import (
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/unit"
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/agent/llmtest"
@@ -286,4 +287,157 @@ func TestPlannerChatStopWhileThePlanWaits(t *testing.T) {
 	if reqs := g.srv.Requests(); len(reqs) != 2 || len(reqs[1].Body.Messages) < 4 {
 		t.Fatalf("the history was not kept: %d requests", len(reqs))
 	}
+}
+
+// typeDoIt clicks the workspace's code editor (the Workspace tab must be
+// shown), types src and presses Ctrl-D.
+func (g *chatGUI) typeDoIt(src string) {
+	g.t.Helper()
+	var r image.Rectangle
+	for _, n := range g.nodes() {
+		if b := n.Desc.Bounds; n.Desc.Class == semantic.Editor && b.Min.X > g.size.X/2 && b.Dy() > r.Dy() {
+			r = b
+		}
+	}
+	if r.Empty() {
+		g.t.Fatal("no workspace editor on screen")
+	}
+	pos := f32.Pt(float32(r.Min.X+r.Max.X)/2, float32(r.Min.Y+r.Max.Y)/2)
+	g.r.Queue(
+		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
+		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
+	)
+	g.frame()
+	n := utf8.RuneCountInString(src)
+	g.r.Queue(key.EditEvent{Text: src}, key.SelectionEvent{Start: n, End: n})
+	g.frame()
+	g.r.Queue(key.Event{Name: "D", Modifiers: key.ModShortcut, State: key.Press}, key.Event{Name: "D", Modifiers: key.ModShortcut, State: key.Release})
+	g.frame()
+}
+
+// TestGUIDoItCompletesWhileTheChatWaitsForTheLLM: while a chat turn waits
+// for the model's streamed reply, a do-it typed into the workspace runs
+// and commits (the LLM wait is not on the VM's goroutine), and so does a
+// tool call of the same turn once the model answers.
+func TestGUIDoItCompletesWhileTheChatWaitsForTheLLM(t *testing.T) {
+	g := newChatGUI(t)
+	release := make(chan struct{})
+	g.srv.Script(
+		llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Inspect Account", "Report")),
+		llmtest.Func(func(openai.ChatCompletionRequest) llmtest.Step {
+			<-release // the model is slow to answer the second step
+			return llmtest.ToolCall("inspect_object", `{"name":"Account"}`)
+		}),
+		llmtest.Stream("Account ", "has ", "a balance."),
+	)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	c := &g.u.inspector.Chat
+	g.click("Chat")
+	g.typeRequest("What is Account?")
+	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
+	g.click("Run")
+	g.waitFor("the second model request", func() bool { return len(g.srv.Requests()) == 2 })
+
+	g.click("Workspace")
+	g.typeDoIt("Lobby.smoke = 42")
+	g.waitFor("the do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
+	if !c.Running() {
+		t.Fatal("the chat turn ended before the model answered")
+	}
+	if err := g.u.Workspace.Err(); err != "" {
+		t.Fatalf("the do-it failed: %s", err)
+	}
+	// The VM is free: the browser's question is answered too.
+	g.waitFor("the browser's globals", func() bool { return g.u.image.Objects() > 0 })
+
+	close(release)
+	g.click("Chat")
+	g.waitFor("the answer", func() bool { return g.shows("Account has a balance.") && !c.Running() })
+	if !g.shows("[+] → inspect_object") {
+		t.Fatalf("the tool did not run:\n%s", c.Transcript())
+	}
+	g.click("[+] → inspect_object")
+	if !g.shows("slot balance = 0") {
+		t.Fatalf("the tool's observation:\n%s", c.Transcript())
+	}
+	g.loop.Close()
+	res, err := g.s.VM.Eval(context.Background(), `return smoke`, vm.EvalOptions{Print: true})
+	if err != nil || strings.Join(res.Strings, " ") != "42" {
+		t.Fatalf("smoke = %v, %v", res, err)
+	}
+}
+
+// TestGUIStopEndsARunningDoIt: Stop interrupts a do-it that loops; the
+// evaluation fails as interrupted and rolls back, and the next do-it runs.
+func TestGUIStopEndsARunningDoIt(t *testing.T) {
+	g := newChatGUI(t)
+	g.typeDoIt("Lobby.spun = 1; while true do end")
+	g.waitFor("the do-it to run", func() bool { return g.u.Workspace.Running && g.u.Workspace.CanStop() })
+	g.click("Stop")
+	g.waitFor("the stopped do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
+	if err := g.u.Workspace.Err(); err == "" {
+		t.Fatal("a stopped do-it reports no error")
+	}
+	g.u.Workspace.Editor.SetText("")
+	g.typeDoIt("Lobby.after = 7")
+	g.waitFor("the next do-it", func() bool {
+		o := g.u.Workspace.Last()
+		return o != nil && !g.u.Workspace.Running && o.Source == "Lobby.after = 7"
+	})
+	if err := g.u.Workspace.Err(); err != "" {
+		t.Fatalf("the do-it after Stop failed: %s", err)
+	}
+	g.loop.Close()
+	res, err := g.s.VM.Eval(context.Background(), `return spun, after`, vm.EvalOptions{Print: true})
+	if err != nil || strings.Join(res.Strings, " ") != "nil 7" {
+		t.Fatalf("spun, after = %v, %v", res, err)
+	}
+}
+
+// TestGUIChatOpensTheInspector: after a turn whose tool step and answer
+// name Account, its "Inspect Account" link opens Account in the Inspector
+// tab; back in the chat, Ctrl-I in the input line does the same.
+func TestGUIChatOpensTheInspector(t *testing.T) {
+	g := newChatGUI(t)
+	g.srv.Script(
+		llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Inspect Account")),
+		llmtest.ToolCall("inspect_object", `{"name":"Account"}`),
+		llmtest.Reply("Account holds a balance."),
+	)
+	c := &g.u.inspector.Chat
+	g.click("Chat")
+	g.typeRequest("What is Account?")
+	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
+	g.click("Run")
+	g.waitFor("the answer with its link", func() bool { return !c.Running() && g.shows("Inspect Account") })
+	g.click("Inspect Account")
+	in := &g.u.inspector.Inspector
+	g.waitFor("the Inspector on Account", func() bool { return in.View() != nil })
+	if e, ok := in.View().Entry("balance"); !g.u.inspector.showInspector || !ok || e.Value != "0" {
+		t.Fatalf("inspector shown %v, view %+v", g.u.inspector.showInspector, in.View())
+	}
+	if !g.shows("balance") {
+		t.Fatal("the Inspector tab does not show Account's slots")
+	}
+
+	g.click("Chat")
+	if g.u.inspector.showInspector && !g.u.inspector.showChat {
+		t.Fatal("the Chat tab did not open")
+	}
+	g.typeRequest("") // focuses the input line
+	g.r.Queue(key.Event{Name: "I", Modifiers: key.ModShortcut, State: key.Press}, key.Event{Name: "I", Modifiers: key.ModShortcut, State: key.Release})
+	g.frame()
+	g.waitFor("the Inspector on Account again", func() bool {
+		if !g.u.inspector.showInspector || g.u.inspector.showChat || in.View() == nil {
+			return false
+		}
+		e, ok := in.View().Entry("balance")
+		return ok && e.Value == "0"
+	})
 }

@@ -19,6 +19,23 @@ type desktop struct {
 	Notifier  workspace.Notifier
 	Approvals workspace.Approvals
 	running   bool // the workspace was running last frame
+
+	hook  *workspace.NotifierHook
+	r     *agent.Resolver
+	queue *workspace.AsyncQueue
+}
+
+// rewire installs the notifier and the pane's approver on v and points
+// the approvals queue at im, after a revert reopened the image. On the
+// VM's goroutine.
+func (d *desktop) rewire(v *vm.VM, im *image.Image) {
+	if d.r != nil {
+		d.r.Approver = d.Approvals.ApproverOn(v)
+	}
+	v.SetNotUnderstood(d.hook)
+	if d.queue != nil && im != nil {
+		d.queue.Journal = im
+	}
 }
 
 // attachDesktop installs the notifier around the agent's resolver r (nil:
@@ -30,9 +47,14 @@ func (u *gui) attachDesktop(r *agent.Resolver, im *image.Image, invalidate func(
 	d.Notifier.Invalidate = invalidate
 	d.Approvals.Invalidate = invalidate
 	if im != nil {
-		d.Approvals.Queue = &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate, Resolver: r}
+		d.queue = &workspace.AsyncQueue{Go: u.loop.Go, Journal: im, Invalidate: invalidate, Resolver: r}
+		if r != nil {
+			d.queue.Memory = r.Memory
+		}
+		d.Approvals.Queue = d.queue
 	}
 	hook := &workspace.NotifierHook{Notifier: &d.Notifier}
+	d.hook, d.r = hook, r
 	u.loop.Go(func(v *vm.VM) {
 		if r != nil {
 			r.Approver = d.Approvals.ApproverOn(v) // the GUI asks in the pane, not at the terminal

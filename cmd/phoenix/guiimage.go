@@ -27,6 +27,7 @@ type vmLoop struct {
 	closed  bool
 	done    chan struct{}
 	pending atomic.Int32 // requests queued or running
+	next    *vm.VM       // set by Replace, on the loop's goroutine only
 }
 
 func newVMLoop(v *vm.VM) *vmLoop {
@@ -45,6 +46,9 @@ func (l *vmLoop) run(v *vm.VM) {
 		for _, f := range q {
 			f(v)
 			l.pending.Add(-1)
+			if l.next != nil {
+				v, l.next = l.next, nil
+			}
 		}
 		if len(q) == 0 {
 			if closed {
@@ -71,6 +75,36 @@ func (l *vmLoop) Go(f func(*vm.VM)) bool {
 	}
 	return true
 }
+
+// Do runs f on the VM's goroutine and waits for it to return, or for ctx
+// to end first (then f is skipped if it has not started yet, and the
+// caller must not use what f would have set). errClosed if the loop is
+// closed.
+func (l *vmLoop) Do(ctx context.Context, f func(*vm.VM)) error {
+	done := make(chan struct{})
+	if !l.Go(func(v *vm.VM) {
+		defer close(done)
+		if ctx.Err() == nil {
+			f(v)
+		}
+	}) {
+		return errClosed
+	}
+	select {
+	case <-done:
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Replace makes v the VM of the requests after the running one. Call it
+// only from a request (on the loop's goroutine), after closing the old VM
+// (a revert to a snapshot reopens the image).
+func (l *vmLoop) Replace(v *vm.VM) { l.next = v }
 
 // Busy reports whether a request is queued or running.
 func (l *vmLoop) Busy() bool { return l.pending.Load() > 0 }
@@ -256,6 +290,8 @@ type editAnswers struct {
 	creates      map[[2]string]*answer[struct{}]
 	removeGlobal map[string]*answer[struct{}]
 	removeSlot   map[methodKey]*answer[struct{}] // selector is the slot's key
+	addSlot      map[addSlotKey]*answer[struct{}]
+	traitUses    map[traitKey]*answer[struct{}]
 	removeMethod map[methodKey]*answer[struct{}]
 }
 
@@ -318,6 +354,32 @@ func (a *asyncImage) CreateObject(name, protoName string) error {
 // RemoveGlobal implements browser.Editing.
 func (a *asyncImage) RemoveGlobal(name string) error {
 	return change(a, &a.edit.removeGlobal, name, func(m browser.VMImage) error { return m.RemoveGlobal(name) })
+}
+
+type addSlotKey struct {
+	ref        browser.ObjectRef
+	name, expr string
+}
+
+// AddSlot implements browser.Editing.
+func (a *asyncImage) AddSlot(ref browser.ObjectRef, name, expr string) error {
+	return change(a, &a.edit.addSlot, addSlotKey{ref, name, expr}, func(m browser.VMImage) error { return m.AddSlot(ref, name, expr) })
+}
+
+type traitKey struct {
+	ref   browser.ObjectRef
+	trait string
+	add   bool
+}
+
+// UseTrait implements browser.Editing.
+func (a *asyncImage) UseTrait(ref browser.ObjectRef, trait string) error {
+	return change(a, &a.edit.traitUses, traitKey{ref, trait, true}, func(m browser.VMImage) error { return m.UseTrait(ref, trait) })
+}
+
+// StopUsingTrait implements browser.Editing.
+func (a *asyncImage) StopUsingTrait(ref browser.ObjectRef, trait string) error {
+	return change(a, &a.edit.traitUses, traitKey{ref, trait, false}, func(m browser.VMImage) error { return m.StopUsingTrait(ref, trait) })
 }
 
 // RemoveSlot implements browser.Editing.

@@ -119,6 +119,13 @@ type inspectorPane struct {
 func newInspectorPane(u *gui) *inspectorPane {
 	p := &inspectorPane{u: u}
 	p.Inspector.Image = u.image
+	// An object named in the chat opens here (its "Inspect NAME" links).
+	p.Chat.Known = func(name string) bool { ref, ok := u.Browser.Global(name); return ok && ref.OID != 0 }
+	p.Chat.Inspect = func(name string) {
+		if ref, ok := u.Browser.Global(name); ok && ref.OID != 0 {
+			p.Open(browser.ValueRef{OID: ref.OID}, name)
+		}
+	}
 	return p
 }
 

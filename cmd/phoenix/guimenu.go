@@ -4,10 +4,12 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gioui.org/layout"
@@ -20,11 +22,14 @@ import (
 )
 
 // imageMenu is the window's Image menu: Snapshot (named by the time),
-// Export (to NAME.phx next to the image) and Snapshots… (the image's
+// Export (to NAME.phx next to the image), Import… (an export file into a
+// new image next to it, with its progress) and Snapshots… (the image's
 // snapshots, each with "Restore as new image" to NAME-SNAPSHOT.image next
-// to it). Both run on the VM's goroutine
-// through the session's *image.Image, one at a time; Status says how the
-// last one went and LLM which model the agent uses.
+// to it and "Revert image to this", which asks for a second click and
+// snapshots the current state before it swaps). They run one at a time,
+// on the VM's goroutine through the session's *image.Image (Import on its
+// own goroutine); Status says how the last one went and LLM which model
+// the agent uses.
 type imageMenu struct {
 	loop       *vmLoop
 	im         *image.Image
@@ -35,6 +40,16 @@ type imageMenu struct {
 
 	snapshot, export, snapshots, closeSnaps widget.Clickable
 	restore                                 map[string]*widget.Clickable // by snapshot name
+	revert                                  map[string]*widget.Clickable // by snapshot name
+	importOpen, importRun, importCancel     widget.Clickable
+	ImportFile                              widget.Editor // the export file to import
+	showImport                              bool
+	confirmRevert                           string // the snapshot whose Revert was clicked once
+
+	// reopen swaps the open image for a revert; nil: Revert is not
+	// offered (guirevert.go).
+	reopen    *reopener
+	reverting atomic.Bool // from Revert until its request ends
 
 	mu        sync.Mutex
 	running   bool
@@ -79,26 +94,38 @@ func (m *imageMenu) setStatus(s string) {
 	m.invalidate()
 }
 
-// start queues f unless an action is running; false if it did not.
-func (m *imageMenu) start(status string, f func() string) bool {
+// begin marks an action running with status; false if one already is.
+func (m *imageMenu) begin(status string) bool {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.running {
-		m.mu.Unlock()
 		return false
 	}
 	m.running, m.status = true, status
+	return true
+}
+
+// end marks the running action done with status.
+func (m *imageMenu) end(status string) {
+	m.mu.Lock()
+	m.running, m.status = false, status
 	m.mu.Unlock()
-	ok := m.loop.Go(func(*vm.VM) {
-		s := f()
-		m.mu.Lock()
-		m.running, m.status = false, s
-		m.mu.Unlock()
-		m.invalidate()
-	})
+	m.invalidate()
+}
+
+// start queues f unless an action is running; false if it did not.
+func (m *imageMenu) start(status string, f func() string) bool {
+	return m.startVM(status, func(*vm.VM) string { return f() })
+}
+
+// startVM queues f on the VM's goroutine unless an action is running.
+func (m *imageMenu) startVM(status string, f func(v *vm.VM) string) bool {
+	if !m.begin(status) {
+		return false
+	}
+	ok := m.loop.Go(func(v *vm.VM) { m.end(f(v)) })
 	if !ok {
-		m.mu.Lock()
-		m.running, m.status = false, errClosed.Error()
-		m.mu.Unlock()
+		m.end(errClosed.Error())
 	}
 	return ok
 }
@@ -212,6 +239,31 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 	for name, c := range m.restore {
 		if c.Clicked(gtx) {
 			m.Restore(name)
+			m.confirmRevert = ""
+		}
+	}
+	for name, c := range m.revert {
+		if c.Clicked(gtx) {
+			if m.confirmRevert != name {
+				m.confirmRevert = name
+			} else {
+				m.confirmRevert = ""
+				m.Revert(name)
+			}
+		}
+	}
+	if m.importOpen.Clicked(gtx) {
+		m.showImport = !m.showImport
+		if m.showImport && m.ImportFile.Text() == "" {
+			m.ImportFile.SetText(m.exportPath())
+		}
+	}
+	if m.importCancel.Clicked(gtx) {
+		m.showImport = false
+	}
+	if m.importRun.Clicked(gtx) {
+		if m.Import(m.ImportFile.Text()) {
+			m.showImport = false
 		}
 	}
 	button := func(c *widget.Clickable, label string) layout.FlexChild {
@@ -230,11 +282,32 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 			}),
 			button(&m.snapshot, "Snapshot"),
 			button(&m.export, "Export"),
+			button(&m.importOpen, "Import…"),
 			button(&m.snapshots, "Snapshots…"),
 		)
 	}
 	snaps, show := m.Snapshots()
 	rows := []layout.FlexChild{layout.Rigid(bar)}
+	if m.showImport {
+		m.ImportFile.SingleLine = true
+		rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.Inset{Top: unit.Dp(4)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+				return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+						return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, material.Body2(th, "Export file").Layout)
+					}),
+					layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
+						return widget.Border{Color: menuBorder, Width: unit.Dp(1)}.Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+							return layout.UniformInset(unit.Dp(3)).Layout(gtx, material.Editor(th, &m.ImportFile, "path of a .phx export").Layout)
+						})
+					}),
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions { return layout.Spacer{Width: unit.Dp(6)}.Layout(gtx) }),
+					button(&m.importRun, "Import as new image"),
+					button(&m.importCancel, "Cancel"),
+				)
+			})
+		}))
+	}
 	if show {
 		if m.restore == nil {
 			m.restore = make(map[string]*widget.Clickable)
@@ -248,11 +321,23 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 				button(&m.closeSnaps, "Close"),
 			)
 		}))
+		if m.revert == nil {
+			m.revert = make(map[string]*widget.Clickable)
+		}
 		for _, sn := range snaps {
 			c := m.restore[sn.Name]
 			if c == nil {
 				c = new(widget.Clickable)
 				m.restore[sn.Name] = c
+			}
+			rv := m.revert[sn.Name]
+			if rv == nil {
+				rv = new(widget.Clickable)
+				m.revert[sn.Name] = rv
+			}
+			revertLabel := "Revert image to this"
+			if m.confirmRevert == sn.Name {
+				revertLabel = "Revert " + filepath.Base(m.path) + " to " + sn.Name + "? (the current state is snapshotted first) Click again"
 			}
 			line := fmt.Sprintf("%s   %s   %.1f MB", sn.Name, sn.Created.Local().Format("2006-01-02 15:04"), float64(sn.Size)/1e6)
 			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
@@ -264,6 +349,20 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 							return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, l.Layout)
 						}),
 						button(c, "Restore as new image"),
+						func() layout.FlexChild {
+							if m.reopen == nil {
+								return layout.Rigid(func(layout.Context) layout.Dimensions { return layout.Dimensions{} })
+							}
+							if m.confirmRevert != sn.Name {
+								return button(rv, revertLabel)
+							}
+							return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+								b := material.Button(th, rv, revertLabel)
+								b.Inset = layout.UniformInset(unit.Dp(4))
+								b.Background = confirmColor
+								return b.Layout(gtx)
+							})
+						}(),
 					)
 				})
 			}))
@@ -273,6 +372,11 @@ func (m *imageMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 	})
 }
+
+var (
+	menuBorder   = color.NRGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}
+	confirmColor = color.NRGBA{R: 0xb0, G: 0x30, B: 0x30, A: 0xff} // a click that replaces the open image
+)
 
 // llmModel is the model of the session's resolver, "" without an LLM.
 func llmModel(g *globals) string {

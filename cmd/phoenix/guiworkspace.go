@@ -24,6 +24,7 @@ type asyncEvaluator struct {
 	done    *workspace.EvalResult
 	cancel  context.CancelFunc
 	changed bool // an evaluation finished since the last TakeChanged
+	failed  bool // the last evaluation failed, so it rolled back
 }
 
 var _ workspace.Stopper = (*asyncEvaluator)(nil)
@@ -45,7 +46,7 @@ func (a *asyncEvaluator) Eval(src string) (workspace.EvalResult, error) {
 		r, _ := workspace.VMEvaluator{VM: v, Author: vm.AuthorHuman, Context: ctx}.Eval(src)
 		cancel()
 		a.mu.Lock()
-		a.done, a.running, a.changed = &r, false, true
+		a.done, a.running, a.changed, a.failed = &r, false, true, r.Failed()
 		a.mu.Unlock()
 		a.invalidate()
 	})
@@ -73,4 +74,19 @@ func (a *asyncEvaluator) TakeChanged() bool {
 	c := a.changed
 	a.changed = false
 	return c
+}
+
+// RolledBack reports whether the last evaluation failed (and so rolled
+// back: every evaluation is one transaction).
+func (a *asyncEvaluator) RolledBack() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.failed
+}
+
+// Running reports whether an evaluation is queued or running.
+func (a *asyncEvaluator) Running() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.running
 }

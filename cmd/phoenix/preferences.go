@@ -77,6 +77,7 @@ phoenix approvals pick ID ALT, rate them with phoenix approvals rate.`,
 			if err != nil {
 				return err
 			}
+			rememberApproved(cmd.Context(), s, a)
 			fmt.Printf("approved %s with %s: %s>>%s installed\n", a.ID, altName(k), a.Object, a.Selector)
 			return nil
 		},

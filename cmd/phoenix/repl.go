@@ -47,16 +47,56 @@ func runRepl(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer s.Close()
-	interactive := term.IsTerminal(int(os.Stdin.Fd()))
+	return replLoop(ctx, replSession{
+		banner:  fmt.Sprintf("Phoenix on %s. Each input is one transaction; Ctrl-D leaves.", s.Path),
+		history: historyPath(),
+		eval: func(ctx context.Context, code string) (bool, error) {
+			res, err := s.VM.Eval(ctx, code, vm.EvalOptions{Name: "repl", Print: true})
+			var ve *vm.Error
+			switch {
+			case errors.As(err, &ve) && ve.Kind == "CompileError" && ve.Incomplete:
+				return true, nil
+			case errors.As(err, &ve):
+				fmt.Fprintln(os.Stderr, ve.Detail())
+			case err != nil:
+				fmt.Fprintln(os.Stderr, err)
+			default:
+				printResults(res)
+			}
+			return false, nil
+		},
+	})
+}
+
+// replSession is what differs between the repl on a local image and the
+// one on a remote image (attach).
+type replSession struct {
+	banner  string // printed first on a terminal
+	history string // the history file on a terminal; "" keeps none
+	// eval evaluates one complete input under ctx (cancelled by Ctrl-C)
+	// and prints its results or its error. incomplete asks for more
+	// lines; an error ends the repl.
+	eval func(ctx context.Context, code string) (incomplete bool, err error)
+}
+
+// replLoop reads inputs (with readline on a terminal, plainly otherwise,
+// which makes the repl scriptable), joins continuation lines until an
+// input is complete and evaluates it; Ctrl-C interrupts a running
+// evaluation and clears the line at the prompt; Ctrl-D or exit leaves.
+func replLoop(ctx context.Context, rs replSession) error {
 	var rl *readline.Instance
-	if interactive {
-		os.MkdirAll(filepath.Dir(historyPath()), 0o755)
-		rl, err = readline.NewEx(&readline.Config{Prompt: "phoenix> ", HistoryFile: historyPath(), InterruptPrompt: "^C", EOFPrompt: "exit"})
-		if err != nil {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		cfg := &readline.Config{Prompt: "phoenix> ", InterruptPrompt: "^C", EOFPrompt: "exit"}
+		if rs.history != "" {
+			os.MkdirAll(filepath.Dir(rs.history), 0o755)
+			cfg.HistoryFile = rs.history
+		}
+		var err error
+		if rl, err = readline.NewEx(cfg); err != nil {
 			return err
 		}
 		defer rl.Close()
-		fmt.Printf("Phoenix on %s. Each input is one transaction; Ctrl-D leaves.\n", s.Path)
+		fmt.Println(rs.banner)
 	}
 	lines := newLineReader(rl)
 	// The repl handles SIGINT itself: it interrupts the running evaluation.
@@ -97,23 +137,15 @@ func runRepl(ctx context.Context, g *globals) error {
 			case <-evalCtx.Done():
 			}
 		}()
-		res, err := s.VM.Eval(evalCtx, code, vm.EvalOptions{Name: "repl", Print: true})
+		incomplete, err := rs.eval(evalCtx, code)
 		signal.Stop(sig)
 		cancel()
-		var ve *vm.Error
-		if errors.As(err, &ve) && ve.Kind == "CompileError" && ve.Incomplete {
-			continue // read more lines
-		}
-		buf = nil
 		if err != nil {
-			if errors.As(err, &ve) {
-				fmt.Fprintln(os.Stderr, ve.Detail())
-			} else {
-				fmt.Fprintln(os.Stderr, err)
-			}
-			continue
+			return err
 		}
-		printResults(res)
+		if !incomplete {
+			buf = nil
+		}
 	}
 }
 

@@ -124,7 +124,7 @@ func runShell(ctx context.Context, g *globals) error {
 	// Approvals come inline, from the same input as everything else.
 	r.Approver = &shellApprover{io: sio}
 	env := &agent.ToolEnv{
-		VM: s.VM, Resolver: r, Log: slog.Default(),
+		VM: s.VM, Resolver: r, Log: slog.Default(), Personalities: personalitiesOf(s.VM),
 		Ask: func(ctx context.Context, q string) (string, error) {
 			fmt.Fprintf(sio.out, "? %s\n", q)
 			ans, err := sio.ask("answer> ")
@@ -142,7 +142,7 @@ func runShell(ctx context.Context, g *globals) error {
 	}
 	printer := &eventPrinter{w: sio.out}
 	pl := &agent.Planner{
-		LLM: planLLM, Tools: agent.NewRegistry(agent.BuiltinTools()...), Env: env,
+		LLM: planLLM, Tools: agent.NewRegistry(append(agent.BuiltinTools(), agent.PersonalityTools()...)...), Env: env,
 		OnEvent: printer.print,
 		ConfirmPlan: func(ctx context.Context, steps []string) (bool, error) {
 			return sio.yes("Run this plan? [y/N] ")

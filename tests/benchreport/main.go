@@ -11,8 +11,9 @@
 //     (sends vs plain gopher-lua, commits vs raw Pebble, open + first
 //     evaluation at 10k and 1M objects, export/import throughput, the agent
 //     loop, the desktop's browser frame, scroll heap and launch to first
-//     frame, the remote eval round trip), each with its target and a
-//     PASS/MISS verdict.
+//     frame, the remote eval round trip, retrieval from the agent's memory
+//     at 10k and 100k items, embedded versus Weaviate), each with its
+//     target and a PASS/MISS verdict.
 //
 // Missing benchmarks are reported as "not run". The exit status is 0 even
 // when an anchor is missed (this is a report, not a gate); it is 1 when stdin
@@ -482,6 +483,41 @@ func Anchors(sums []*Summary) []AnchorRow {
 	// Issue 4 of 5: booting under QEMU (TCG).
 	rows = append(rows, bootAnchors(sums)...)
 	rows = append(rows, remoteAnchors(sums)...)
+
+	// Issue 5 of 5: environment personalities (no targets named; info).
+	for _, a := range []struct{ name, label string }{
+		{"BenchmarkPersonalityColdStart", "personality cold start + first command"},
+		{"BenchmarkPersonalityWarmCommand", "personality warm command (runsc exec)"},
+		{"BenchmarkPersonalityWarmCowsay", "personality warm cowsay"},
+	} {
+		row := AnchorRow{Label: a.label, Target: "-", Verdict: "info"}
+		if v, ok := nsop(find(sums, a.name)); ok {
+			row.Inputs = short(a.name)
+			row.Value = fmt.Sprintf("%.1f ms", v/1e6)
+		} else {
+			row.Value, row.Verdict = "not run", notRun(a.name)
+		}
+		rows = append(rows, row)
+	}
+	rows = append(rows, ratioRow(sums, "personality: cold start / warm command", "BenchmarkPersonalityColdStart", "BenchmarkPersonalityWarmCommand", info, 0))
+
+	// Issue 5 of 5: retrieval from the long-term memory (top 5, hybrid).
+	for _, n := range []string{"10k", "100k"} {
+		for _, be := range []string{"Embedded", "Weaviate"} {
+			name := "BenchmarkMemorySearch" + be + n
+			row := AnchorRow{Label: "memory search, " + strings.ToLower(be) + ", " + n + " items", Target: "-", Verdict: "info"}
+			if v, ok := nsop(find(sums, name)); ok {
+				row.Inputs = short(name)
+				row.Value = fmt.Sprintf("%.2f ms", v/1e6)
+			} else {
+				row.Value, row.Verdict = "not run", notRun(name)
+			}
+			rows = append(rows, row)
+		}
+		rows = append(rows, ratioRow(sums, "memory search, Weaviate / embedded, "+n, "BenchmarkMemorySearchWeaviate"+n, "BenchmarkMemorySearchEmbedded"+n, info, 0))
+	}
+	rows = append(rows, ratioRow(sums, "memory search, embedded, 100k / 10k", "BenchmarkMemorySearchEmbedded100k", "BenchmarkMemorySearchEmbedded10k", info, 0))
+	rows = append(rows, ratioRow(sums, "memory search, Weaviate, 100k / 10k", "BenchmarkMemorySearchWeaviate100k", "BenchmarkMemorySearchWeaviate10k", info, 0))
 	return rows
 }
 

@@ -200,7 +200,22 @@ func TestAnchors(t *testing.T) {
 		"remote eval round trip, through QEMU's port forward (TCG)": {"not run", "-", "not run (BenchmarkRemoteEvalThroughQEMU)"},
 		// and the remote protocol's
 		"remote eval round trip, loopback": {"not run", "< 1 ms", "not run (BenchmarkRemoteEvalLoopback)"},
+
+		// Issue 5 of 5: personalities.
+		"personality cold start + first command": {"not run", "-", "not run (BenchmarkPersonalityColdStart)"},
+		"personality warm command (runsc exec)":  {"not run", "-", "not run (BenchmarkPersonalityWarmCommand)"},
+		"personality warm cowsay":                {"not run", "-", "not run (BenchmarkPersonalityWarmCowsay)"},
+		"personality: cold start / warm command": {"not run", "", "not run (BenchmarkPersonalityColdStart, BenchmarkPersonalityWarmCommand)"},
 	}
+	// and the memory's (TestMemoryAnchors checks them with values)
+	for _, n := range []string{"10k", "100k"} {
+		for _, be := range []string{"Embedded", "Weaviate"} {
+			want["memory search, "+strings.ToLower(be)+", "+n+" items"] = struct{ value, target, verdict string }{"not run", "-", "not run (BenchmarkMemorySearch" + be + n + ")"}
+		}
+		want["memory search, Weaviate / embedded, "+n] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemorySearchWeaviate" + n + ", BenchmarkMemorySearchEmbedded" + n + ")"}
+	}
+	want["memory search, embedded, 100k / 10k"] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemorySearchEmbedded100k, BenchmarkMemorySearchEmbedded10k)"}
+	want["memory search, Weaviate, 100k / 10k"] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemorySearchWeaviate100k, BenchmarkMemorySearchWeaviate10k)"}
 	for label, w := range want {
 		r, ok := rows[label]
 		if !ok {
@@ -406,5 +421,48 @@ func TestRemoteAnchor(t *testing.T) {
 	slow = strings.ReplaceAll(slow, " 47688 ns/op", "1400000 ns/op")
 	if r := anchorsByLabel(Anchors(summarise(t, slow)))["remote eval round trip, loopback"]; !strings.HasPrefix(r.Verdict, "MISS") {
 		t.Fatalf("slow row: %+v", r)
+	}
+}
+
+func TestAnchorsPersonalities(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/sandbox
+BenchmarkPersonalityColdStart-2     	10	 700000000 ns/op
+BenchmarkPersonalityWarmCommand-2   	10	 175000000 ns/op
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	for label, want := range map[string]string{
+		"personality cold start + first command": "700.0 ms",
+		"personality warm command (runsc exec)":  "175.0 ms",
+		"personality: cold start / warm command": "4.00",
+		"personality warm cowsay":                "not run",
+	} {
+		if got := rows[label].Value; got != want {
+			t.Errorf("%s: %q, want %q", label, got, want)
+		}
+	}
+}
+
+func TestMemoryAnchors(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/agent/memory
+BenchmarkMemorySearchEmbedded10k-2    	     700	   1500000 ns/op
+BenchmarkMemorySearchEmbedded100k-2   	      60	  15000000 ns/op
+BenchmarkMemorySearchWeaviate10k-2    	     100	   6000000 ns/op
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	want := map[string]struct{ inputs, value, target, verdict string }{
+		"memory search, embedded, 10k items":      {"MemorySearchEmbedded10k", "1.50 ms", "-", "info"},
+		"memory search, Weaviate / embedded, 10k": {"MemorySearchWeaviate10k 6 ms / MemorySearchEmbedded10k 1.5 ms", "4.00", "", "info"},
+		"memory search, embedded, 100k / 10k":     {"MemorySearchEmbedded100k 15 ms / MemorySearchEmbedded10k 1.5 ms", "10.00", "", "info"},
+		"memory search, weaviate, 100k items":     {"", "not run", "-", "not run (BenchmarkMemorySearchWeaviate100k)"},
+	}
+	for label, w := range want {
+		r, ok := rows[label]
+		if !ok {
+			t.Errorf("no anchor row %q", label)
+			continue
+		}
+		if r.Inputs != w.inputs || r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
+			t.Errorf("%s: got %q %q %q %q, want %q %q %q %q", label, r.Inputs, r.Value, r.Target, r.Verdict, w.inputs, w.value, w.target, w.verdict)
+		}
 	}
 }
