@@ -144,11 +144,16 @@ func (g *Guest) run(run Command) int {
 			g.logf("mount %s on %s: %v", m.fstype, m.dir, err)
 		}
 	}
-	t0, err := UptimeMillis()
+	// PID 1 starts when the kernel execs /init, which its log records;
+	// the Go runtime and every package's init have run since.
+	t0, err := execMillis()
 	if err != nil {
-		g.logf("%v", err)
+		g.logf("%v; timing from now", err)
+		t0, _ = UptimeMillis()
 	}
-	g.logf("PID 1 started at uptime_ms=%d", t0)
+	if now, err := UptimeMillis(); err == nil {
+		g.logf("PID 1 started at uptime_ms=%d (Go runtime and package init: %d ms)", t0, now-t0)
+	}
 	// The network comes up beside the rest: only servers wait for it.
 	netUp := make(chan struct{})
 	go func() {
@@ -174,6 +179,17 @@ func (g *Guest) run(run Command) int {
 	}
 	<-netUp
 	return restartLoop(cfg, func() (int, error) { return g.runChild(cfg, t0) }, g.logf)
+}
+
+// execMillis finds, in the kernel's log, when it ran /init: the
+// timestamp of "Run /init as init process", in milliseconds of uptime.
+func execMillis() (int64, error) {
+	buf := make([]byte, 1<<20)
+	n, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
+	if err != nil {
+		return 0, fmt.Errorf("kernelhost: reading the kernel log: %w", err)
+	}
+	return parseExecMillis(string(buf[:n]))
 }
 
 func mountDisk() error {

@@ -144,3 +144,23 @@ func parseUptime(s string) (int64, error) {
 	}
 	return int64(v*1000 + 0.5), nil
 }
+
+// parseExecMillis finds "Run /init as init process" in a kernel log
+// ("<6>[    2.091709] Run /init as init process") and returns its time.
+func parseExecMillis(log string) (int64, error) {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "Run /init as init process") {
+			continue
+		}
+		open, close := strings.IndexByte(line, '['), strings.IndexByte(line, ']')
+		if open < 0 || close < open {
+			break
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[open+1:close]), 64)
+		if err != nil {
+			break
+		}
+		return int64(v*1000 + 0.5), nil
+	}
+	return 0, fmt.Errorf("kernelhost: the kernel log has no timed \"Run /init\" line")
+}

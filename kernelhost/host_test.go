@@ -130,3 +130,13 @@ func TestRestartLoopRestartsAServerAfterAPanicOnly(t *testing.T) {
 		t.Fatalf("a start failure: code %d", code)
 	}
 }
+
+func TestParseExecMillis(t *testing.T) {
+	log := "<6>[    2.090000] Freeing unused kernel image\n<6>[    2.091709] Run /init as init process\n<6>[    2.16] tsc: Refined\n"
+	if ms, err := parseExecMillis(log); err != nil || ms != 2092 {
+		t.Fatalf("got %d %v", ms, err)
+	}
+	if _, err := parseExecMillis("<6>Run /init as init process\n"); err == nil {
+		t.Error("a line without a time was accepted")
+	}
+}

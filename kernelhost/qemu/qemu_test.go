@@ -139,7 +139,7 @@ func TestDiskCarriesTheStoreAndConfigAndBack(t *testing.T) {
 
 func TestWatcherSplitsTheBoot(t *testing.T) {
 	w := &watcher{res: &Result{ExitCode: -1}, start: time.Now().Add(-4 * time.Second)}
-	w.Write([]byte("[    2.0] Run /init as init process\r\nphoenix: init: PID 1 started at uptime_ms=2250\r\n"))
+	w.Write([]byte("[    2.0] Run /init as init process\r\nphoenix: init: PID 1 started at uptime_ms=2250 (Go runtime and package init: 400 ms)\r\n"))
 	w.Write([]byte("phoenix: READY pid1_to_ready_ms=340 uptime"))
 	w.Write([]byte("_ms=2590\r\n8 passed, 0 failed\r\n\x1b[Jphoenix> phoenix: exit status 3"))
 	w.flush()
@@ -159,7 +159,7 @@ func TestWatcherSplitsTheBoot(t *testing.T) {
 func TestArgsForwardPortsAndUseVirtio(t *testing.T) {
 	args := strings.Join(Args(Options{Artifact: &Artifact{Kernel: "K", Initrd: "I"}, Disk: "D",
 		Forwards: []Forward{{Host: "127.0.0.1:7070", GuestPort: 7070}}, Accel: "tcg"}), " ")
-	for _, want := range []string{"-kernel K", "-initrd I", "file=D,if=virtio,format=raw", "hostfwd=tcp:127.0.0.1:7070-:7070", "-m 512", "-accel tcg", "console=ttyS0"} {
+	for _, want := range []string{"-kernel K", "-initrd I", "file=D,if=virtio,format=raw", "hostfwd=tcp:127.0.0.1:7070-:7070", "-m 512", "-accel tcg", "console=ttyS0", "virtio-rng-pci"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("QEMU args lack %q: %s", want, args)
 		}
