@@ -24,12 +24,12 @@ import (
 var bootTimings = regexp.MustCompile(`boot: READY total_ms=(\d+) firmware_ms=(\d+) kernel_ms=(\d+) phoenix_ms=(\d+)`)
 
 // BenchmarkBootToReady boots a fresh image with --test (the library's
-// tests) and reports the boot from QEMU's start to the
-// READY line, split into firmware (QEMU and firmware until the kernel's
-// clock starts), kernel (kernel start to PID 1) and phoenix (PID 1 start
-// to READY: mounts, network, the disk, starting phoenix, opening the
-// image). ns/op is the whole phoenix boot command (artifact from the
-// cache, disk, boot, power-off, taking the store back).
+// tests) and reports the boot from QEMU's start to the READY line, split
+// into firmware (QEMU and firmware until the kernel's clock starts),
+// kernel (until the kernel execs /init, from its log) and phoenix (from
+// that exec to READY: the Go runtime and package inits, mounts, the disk,
+// opening the image). ns/op is the whole phoenix boot command (artifact
+// from the cache, disk, boot, tests, power-off, taking the store back).
 func BenchmarkBootToReady(b *testing.B) {
 	home := b.TempDir()
 	img := filepath.Join(home, "bench.image")
