@@ -51,11 +51,15 @@ type Resolver struct {
 	Validator sandbox.Validator
 	// InProcess is the weaker validator, used only when Validator is nil
 	// and the image's policy allows it (Policy.allowInProcess = true).
-	InProcess   sandbox.Validator
-	Journal     Journal
-	Approver    Approver // nil: nobody to ask now; proposals that need a person are queued
-	AutoApprove bool     // --auto-approve
-	Log         *slog.Logger
+	InProcess sandbox.Validator
+	// NoSandboxWhy, if set, says why there is no gVisor sandbox (in the
+	// QEMU guest, say); it leads the refusal when the policy forbids the
+	// in-process validator.
+	NoSandboxWhy string
+	Journal      Journal
+	Approver     Approver // nil: nobody to ask now; proposals that need a person are queued
+	AutoApprove  bool     // --auto-approve
+	Log          *slog.Logger
 	// Memory is the long-term memory (nil: none): similar past work goes
 	// into the prompt, installed methods are remembered. MemoryResults is
 	// how many past items a prompt gets (0: DefaultMemoryResults;
@@ -265,6 +269,9 @@ func (r *Resolver) Sandbox(v *vm.VM) (sandbox.Validator, error) {
 		if o := v.Global("Policy"); o != nil && lua.LVAsBool(o.T().RawGetString("allowInProcess")) {
 			return r.InProcess, nil
 		}
+	}
+	if r.NoSandboxWhy != "" {
+		return nil, fmt.Errorf("%s, so agent installs are refused: the policy forbids the in-process validator for generated code (set Policy.allowInProcess = true to allow it)", r.NoSandboxWhy)
 	}
 	return nil, errors.New("no gVisor sandbox is available, and the policy forbids the in-process validator for generated code (Policy.allowInProcess)")
 }

@@ -252,6 +252,29 @@ func TestInProcessValidatorIsForbiddenByDefault(t *testing.T) {
 	}
 }
 
+func TestGuestWithoutGVisorRefusesInstallsUnlessPolicyAllowsInProcess(t *testing.T) {
+	f := newFixture(t)
+	f.r.AutoApprove = true
+	f.r.Validator = nil
+	f.r.NoSandboxWhy = "in the QEMU guest there is no gVisor sandbox"
+	if _, err := f.eval(t, `Policy.allowInProcess = false`); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Script(llmtest.ToolCall(ProposeTool, proposeArgs(withdrawSource, withdrawTests)))
+	_, err := f.eval(t, withdrawCall)
+	if e := mnu(t, err); !strings.Contains(e.Message, "in the QEMU guest there is no gVisor sandbox, so agent installs are refused") ||
+		!strings.Contains(e.Message, "Policy.allowInProcess = true") {
+		t.Fatalf("reason: %s", e.Message)
+	}
+	if _, err := f.eval(t, `Policy.allowInProcess = true`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.r.Sandbox(f.s.VM)
+	if err != nil || v != f.r.InProcess {
+		t.Fatalf("with the policy allowing it, the in-process validator is used: %v %v", v, err)
+	}
+}
+
 func TestLLMObjectsWithRoles(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.eval(t, `Writer = LLM:clone(); Writer.role = "coder"; Writer.model = "big-coder"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -95,6 +96,8 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 		}
 		return nil, err
 	}
+	// In the QEMU guest, the image being open is what the host waits for.
+	kernelhost.Ready(os.Stderr)
 	return &Session{Path: path, Image: im, VM: v}, nil
 }
 

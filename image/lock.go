@@ -87,3 +87,21 @@ func (l *lockFile) release() error {
 	l.f = nil
 	return err
 }
+
+// Lock is an image's PATH/LOCK held without opening its store. phoenix
+// boot holds it while a QEMU guest works on a copy of the store, so that
+// no process on the host changes the image in between.
+type Lock struct{ l *lockFile }
+
+// LockPath takes the lock of the image at path; a *LockedError says who
+// holds it.
+func LockPath(path string) (*Lock, error) {
+	l, err := acquireLock(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Lock{l: l}, nil
+}
+
+// Release releases the lock; releasing twice is harmless.
+func (l *Lock) Release() error { return l.l.release() }

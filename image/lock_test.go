@@ -60,3 +60,29 @@ func TestLockAcrossProcesses(t *testing.T) {
 		}
 	})
 }
+
+func TestLockPathKeepsOthersOutUntilReleased(t *testing.T) {
+	im := newImage(t)
+	path := im.Path()
+	if _, err := LockPath(path); err == nil {
+		t.Fatal("LockPath on an open image succeeded")
+	}
+	im.Close()
+	lk, err := LockPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var le *LockedError
+	if _, err := Open(path, Options{}); !errors.As(err, &le) || le.PID != os.Getpid() {
+		t.Fatalf("open while locked: %v", err)
+	}
+	if err := lk.Release(); err != nil {
+		t.Fatal(err)
+	}
+	lk.Release()
+	im2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im2.Close()
+}

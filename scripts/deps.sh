@@ -111,4 +111,23 @@ build_weaviate() {
 }
 build_weaviate
 # --- end memory
+
+# --- boot (phoenix boot): QEMU and e2fsprogs ---------------------------
+# qemu-system-x86_64 runs the guest (TCG when there is no KVM); mkfs.ext4
+# (-d), e2fsck and debugfs (rdump) carry the image to the guest's virtio
+# disk and back. The kernel is a Go module pinned in go.mod (gokrazy's
+# kernel.amd64); the go command fetches it into the module cache.
+boot_pkgs=(qemu-system-x86 e2fsprogs)
+boot_missing=()
+for p in "${boot_pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || boot_missing+=("$p")
+done
+if [ ${#boot_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  say "installing ${boot_missing[*]}"
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${boot_missing[@]}"
+fi
+go mod download github.com/gokrazy/kernel.amd64
+# --- end boot -----------------------------------------------------------
 say "ok (go $have, runsc $runsc_dir/runsc, debian $debian_dir, weaviate $weaviate_dir/weaviate-server)"

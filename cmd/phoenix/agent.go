@@ -14,6 +14,7 @@ import (
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -44,7 +45,10 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 		}
 	}
 	lazy := &lazyValidator{}
-	if !g.noSandbox {
+	if kernelhost.InGuest() {
+		// No gVisor under QEMU: the in-process validator or nothing.
+		r.NoSandboxWhy = "in the QEMU guest there is no gVisor sandbox"
+	} else if !g.noSandbox {
 		r.Validator = lazy
 	}
 	if tty := openTTY(); tty != nil {

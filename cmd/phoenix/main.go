@@ -101,6 +101,7 @@ or the repl when there is no display or this build has no GUI.`,
 	addGUIAttach(root) // gui --attach ADDR (guiattach.go)
 
 	root.AddCommand(memoryCmd(g))
+	root.AddCommand(bootCmd(g))
 	return root
 }
 

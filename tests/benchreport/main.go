@@ -479,6 +479,9 @@ func Anchors(sums []*Summary) []AnchorRow {
 		heap.Value, heap.Verdict = "not run", notRun("BenchmarkBrowserScroll100k")
 	}
 	rows = append(rows, heap)
+
+	// Issue 4 of 5: booting under QEMU (TCG).
+	rows = append(rows, bootAnchors(sums)...)
 	rows = append(rows, remoteAnchors(sums)...)
 
 	// Issue 5 of 5: environment personalities (no targets named; info).
@@ -516,6 +519,52 @@ func Anchors(sums []*Summary) []AnchorRow {
 	rows = append(rows, ratioRow(sums, "memory search, embedded, 100k / 10k", "BenchmarkMemorySearchEmbedded100k", "BenchmarkMemorySearchEmbedded10k", info, 0))
 	rows = append(rows, ratioRow(sums, "memory search, Weaviate, 100k / 10k", "BenchmarkMemorySearchWeaviate100k", "BenchmarkMemorySearchWeaviate10k", info, 0))
 	return rows
+}
+
+// bootAnchors are the rows of issue 4 of 5: the boot to READY (its phoenix
+// part has a target) and the boot artifact's build.
+func bootAnchors(sums []*Summary) []AnchorRow {
+	const name = "BenchmarkBootToReady"
+	s := find(sums, name)
+	phx := AnchorRow{Label: "boot to READY, phoenix part (PID 1 to READY)", Target: "< 300 ms"}
+	split := AnchorRow{Label: "boot to READY, firmware / kernel / total", Target: "-", Verdict: "info"}
+	ms := func(unit string) (float64, bool) {
+		st, ok := s.Stat(unit)
+		return st.Median, ok
+	}
+	if v, ok := ms("phoenix-ms"); ok {
+		phx.Inputs = short(name) + " phoenix-ms"
+		phx.Value = fmt.Sprintf("%.0f ms", v)
+		phx.Verdict = verdict(lt, v, 300, " ms")
+	} else {
+		phx.Value, phx.Verdict = "not run", notRun(name)
+	}
+	f, ok1 := ms("firmware-ms")
+	k, ok2 := ms("kernel-ms")
+	tot, ok3 := ms("total-ms")
+	if ok1 && ok2 && ok3 {
+		split.Inputs = short(name)
+		split.Value = fmt.Sprintf("%.0f / %.0f / %.0f ms", f, k, tot)
+	} else {
+		split.Value, split.Verdict = "not run", notRun(name)
+	}
+	art := AnchorRow{Label: "boot artifact build, cold / warm", Target: "-", Verdict: "info"}
+	cold, okc := nsop(find(sums, "BenchmarkBootArtifactCold"))
+	warm, okw := nsop(find(sums, "BenchmarkBootArtifactWarm"))
+	if okc && okw {
+		art.Inputs = "BootArtifactCold / BootArtifactWarm"
+		art.Value = fmtDuration(cold) + " / " + fmtDuration(warm)
+	} else {
+		art.Value, art.Verdict = "not run", notRun("BenchmarkBootArtifactCold", "BenchmarkBootArtifactWarm")
+	}
+	fwd := AnchorRow{Label: "remote eval round trip, through QEMU's port forward (TCG)", Target: "-", Verdict: "info"}
+	if v, ok := nsop(find(sums, "BenchmarkRemoteEvalThroughQEMU")); ok {
+		fwd.Inputs = "RemoteEvalThroughQEMU"
+		fwd.Value = fmt.Sprintf("%.3f ms", v/1e6)
+	} else {
+		fwd.Value, fwd.Verdict = "not run", notRun("BenchmarkRemoteEvalThroughQEMU")
+	}
+	return []AnchorRow{phx, split, art, fwd}
 }
 
 // remoteAnchors are the remote protocol's (issue 5 of 5): one evaluation

@@ -193,6 +193,11 @@ func TestAnchors(t *testing.T) {
 		"browser frame, 100k objects":       {"not run", "< 4 ms", "not run (BenchmarkBrowserFrame100k)"},
 		"browser scroll heap, 100k":         {"not run", "-", "not run (BenchmarkBrowserScroll100k)"},
 		"launch to first frame, 1M objects": {"not run", "< 1000 ms", "not run (BenchmarkGUIFirstFrame1M)"},
+		// and the boot's
+		"boot to READY, phoenix part (PID 1 to READY)":              {"not run", "< 300 ms", "not run (BenchmarkBootToReady)"},
+		"boot to READY, firmware / kernel / total":                  {"not run", "-", "not run (BenchmarkBootToReady)"},
+		"boot artifact build, cold / warm":                          {"not run", "-", "not run (BenchmarkBootArtifactCold, BenchmarkBootArtifactWarm)"},
+		"remote eval round trip, through QEMU's port forward (TCG)": {"not run", "-", "not run (BenchmarkRemoteEvalThroughQEMU)"},
 		// and the remote protocol's
 		"remote eval round trip, loopback": {"not run", "< 1 ms", "not run (BenchmarkRemoteEvalLoopback)"},
 
@@ -375,6 +380,30 @@ BenchmarkGUIFirstFrame1M-2    	       3	1024510170 ns/op	       118.2 reported-m
 		}
 		if r.Inputs != w.inputs || r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
 			t.Errorf("%s: got %q %q %q %q, want %q %q %q %q", label, r.Inputs, r.Value, r.Target, r.Verdict, w.inputs, w.value, w.target, w.verdict)
+		}
+	}
+}
+
+func TestBootAnchors(t *testing.T) {
+	const input = `pkg: github.com/phoenix-image/phoenix/tests
+BenchmarkBootToReady-2        	       1	3855971295 ns/op	       957.0 firmware-ms	      2370 kernel-ms	       270.0 phoenix-ms	      3597 total-ms
+BenchmarkBootToReady-2        	       1	5563568160 ns/op	      2383 firmware-ms	      2460 kernel-ms	       400.0 phoenix-ms	      5243 total-ms
+BenchmarkBootToReady-2        	       1	4768047226 ns/op	      1321 firmware-ms	      2630 kernel-ms	       520.0 phoenix-ms	      4471 total-ms
+BenchmarkBootArtifactCold-2   	       6	 187421798 ns/op
+BenchmarkBootArtifactWarm-2   	      18	  63852222 ns/op
+BenchmarkRemoteEvalThroughQEMU-2   	    1177	   1122030 ns/op
+`
+	rows := anchorsByLabel(Anchors(summarise(t, input)))
+	want := map[string]struct{ value, target, verdict string }{
+		"boot to READY, phoenix part (PID 1 to READY)":              {"400 ms", "< 300 ms", "MISS (400.0 ms ≥ 300.0 ms: 33% over target)"},
+		"boot to READY, firmware / kernel / total":                  {"1321 / 2460 / 4471 ms", "-", "info"},
+		"boot artifact build, cold / warm":                          {"187.4 ms / 63.85 ms", "-", "info"},
+		"remote eval round trip, through QEMU's port forward (TCG)": {"1.122 ms", "-", "info"},
+	}
+	for label, w := range want {
+		r := rows[label]
+		if r.Value != w.value || r.Target != w.target || r.Verdict != w.verdict {
+			t.Errorf("%s: got %q %q %q, want %q %q %q", label, r.Value, r.Target, r.Verdict, w.value, w.target, w.verdict)
 		}
 	}
 }

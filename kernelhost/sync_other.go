@@ -1,0 +1,5 @@
+//go:build !unix
+
+package kernelhost
+
+func syncFS() {}

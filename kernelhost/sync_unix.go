@@ -1,0 +1,7 @@
+//go:build unix
+
+package kernelhost
+
+import "syscall"
+
+func syncFS() { syscall.Sync() }
