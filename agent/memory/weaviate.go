@@ -31,8 +31,6 @@ type Weaviate struct {
 	where string // for messages: class at host
 }
 
-const weaviateBuilt = true
-
 var _ Store = (*Weaviate)(nil)
 
 var weaviateNS = uuid.MustParse("6f1c5a3e-2a4b-4c59-9f7e-5d1b2c3a4e50")

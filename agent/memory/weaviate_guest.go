@@ -7,8 +7,6 @@ import (
 	"fmt"
 )
 
-const weaviateBuilt = false
-
 // Weaviate is not in the guest build (tag phoenix_guest): OpenWeaviate
 // says so.
 type Weaviate struct{ Store }

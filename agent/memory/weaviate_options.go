@@ -1,5 +1,9 @@
 package memory
 
+// The Weaviate backend's options, in every build: weaviate.go is the
+// backend, weaviate_guest.go its absence from the guest build (tag
+// phoenix_guest).
+
 import "log/slog"
 
 // WeaviateOptions configure the Weaviate backend.
@@ -19,8 +23,3 @@ type WeaviateOptions struct {
 
 // DefaultWeaviateClass is the collection the memory uses by default.
 const DefaultWeaviateClass = "PhoenixMemory"
-
-// WeaviateBuilt says whether this binary has the Weaviate backend: the
-// QEMU guest's phoenix (built with the phoenix_guest tag) leaves it out,
-// with the Weaviate client's dependencies, to start faster.
-const WeaviateBuilt = weaviateBuilt
