@@ -18,7 +18,10 @@
 //     from the same Embedder (the class's vectorizer is "none").
 //
 // Both pass one conformance suite (suite_test.go). Package weaviatetest
-// starts a real weaviate-server for the tests and benchmarks.
+// starts a real weaviate-server for the tests and benchmarks. Built with
+// the phoenix_guest tag (the QEMU guest's phoenix), the package leaves the
+// Weaviate backend and its client out: OpenWeaviate then fails with an
+// error naming the backend and the build (weaviate_guest.go).
 //
 // It may import the standard library, bleve, the Weaviate Go client and
 // package image (only for CheckMemoryID); it knows nothing of the VM, the

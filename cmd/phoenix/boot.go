@@ -68,7 +68,9 @@ func bootCmd(g *globals) *cobra.Command {
 		Short: "Boot the image under QEMU as the only program of a minimal Linux kernel",
 		Long: `Boot the image in qemu-system-x86_64: the kernel is gokrazy's minimal Linux
 (a Go module pinned in go.mod and verified by go.sum), and its only process,
-PID 1, is a static phoenix (bin/phoenix-sandbox, or --phoenix). The boot
+PID 1, is a static phoenix: the guest build (bin/phoenix-guest, built with
+the phoenix_guest tag, which leaves out the Weaviate memory backend to
+start faster), else bin/phoenix-sandbox, or --phoenix. The boot
 artifact (kernel plus initramfs) is cached by content hash under
 ` + qemu.CacheDir() + `.
 
@@ -148,7 +150,7 @@ there unless the image's policy allows the in-process validator
 	cmd.Flags().StringVar(&serve, "serve", "", "serve the remote protocol from the guest, forwarded to this host address (e.g. 127.0.0.1:7070)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "with --serve: the token file (default PATH/remote.token; created mode 0600 if absent)")
 	cmd.Flags().IntVar(&memory, "memory", 512, "guest memory in MB")
-	cmd.Flags().StringVar(&phoenixBin, "phoenix", "", "the static phoenix binary for the guest (default: $"+sandbox.SandboxBinEnv+", else phoenix-sandbox next to this binary, else this binary if static)")
+	cmd.Flags().StringVar(&phoenixBin, "phoenix", "", "the static phoenix binary for the guest (default: $"+qemu.GuestBinEnv+", else "+qemu.GuestBinName+" next to this binary, else $"+sandbox.SandboxBinEnv+", else phoenix-sandbox next to this binary, else this binary if static)")
 	return cmd
 }
 
@@ -187,9 +189,18 @@ func (b *booter) boot(ctx context.Context, cfg *kernelhost.BootConfig, files map
 	}
 	bin := b.phoenix
 	if bin == "" {
+		if bin, err = qemu.GuestPhoenix(); err != nil {
+			return fmt.Errorf("boot: %w", err)
+		}
+	}
+	if bin == "" {
 		if bin, err = sandbox.DefaultPhoenix(); err != nil {
 			return fmt.Errorf("boot: %w", err)
 		}
+		log.Warn("boot: no guest build of phoenix (make build writes bin/"+qemu.GuestBinName+", or set $"+qemu.GuestBinEnv+
+			"); booting the static phoenix, which links the host-only parts and starts slower", "phoenix", bin)
+	} else if ok, err := qemu.IsGuestBuild(bin); err == nil && !ok {
+		log.Info("boot: the guest's phoenix is not built with the "+qemu.GuestTag+" tag; it starts slower", "phoenix", bin)
 	}
 	bar := newBar("boot artifact")
 	art, err := qemu.BuildArtifact(ctx, qemu.ArtifactOptions{Phoenix: bin, Log: log, Progress: bar.update})

@@ -165,3 +165,22 @@ func TestArgsForwardPortsAndUseVirtio(t *testing.T) {
 		}
 	}
 }
+
+func TestGuestPhoenixFromTheEnvironmentMustBeStatic(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ = filepath.EvalSymlinks(sh)
+	t.Setenv(GuestBinEnv, sh)
+	if _, err := GuestPhoenix(); err == nil || !strings.Contains(err.Error(), GuestBinEnv) || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Fatalf("a dynamic $%s: got %v", GuestBinEnv, err)
+	}
+	t.Setenv(GuestBinEnv, "")
+	if p, err := GuestPhoenix(); err != nil || p != "" {
+		t.Fatalf("no guest build next to the test binary: got %q, %v; want none", p, err)
+	}
+	if _, err := IsGuestBuild(sh); err == nil {
+		t.Fatalf("IsGuestBuild of %s (not a Go binary): no error", sh)
+	}
+}

@@ -64,6 +64,12 @@ func (t Timings) String() string {
 	return "total_ms=" + ms(t.Total) + " firmware_ms=" + ms(t.Firmware) + " kernel_ms=" + ms(t.Kernel) + " phoenix_ms=" + ms(t.Phoenix)
 }
 
+// AppendEnv names an environment variable whose value is added to the
+// kernel's command line, for profiling the guest: e.g.
+// GODEBUG=inittrace=1 (a parameter without a dot that the kernel does not
+// know reaches PID 1's environment).
+const AppendEnv = "PHOENIX_QEMU_APPEND"
+
 // Args is the QEMU command line for opts.
 func Args(opts Options) []string {
 	mem := opts.MemoryMB
@@ -76,6 +82,10 @@ func Args(opts Options) []string {
 	}
 	if accel == "" {
 		accel = "tcg"
+	}
+	cmdline := "console=ttyS0 panic=-1 quiet"
+	if extra := os.Getenv(AppendEnv); extra != "" {
+		cmdline += " " + extra
 	}
 	net := "user,id=n0"
 	for _, f := range opts.Forwards {
@@ -91,7 +101,7 @@ func Args(opts Options) []string {
 		"-monitor", "none",
 		"-kernel", opts.Artifact.Kernel,
 		"-initrd", opts.Artifact.Initrd,
-		"-append", "console=ttyS0 panic=-1 quiet",
+		"-append", cmdline,
 		"-drive", "file=" + opts.Disk + ",if=virtio,format=raw,cache=writeback",
 		"-netdev", net,
 		"-device", "virtio-net-pci,netdev=n0,romfile=",
