@@ -36,6 +36,8 @@ type RemoteBackend struct {
 	done  chan struct{}
 	once  sync.Once
 
+	handles remoteHandles // transient values named "@N" (VM goroutine only)
+
 	mu     sync.Mutex
 	subs   map[int]func(remote.Notification)
 	nextID int
@@ -135,6 +137,11 @@ func (b *RemoteBackend) Image() string { return b.s.Path }
 func (b *RemoteBackend) Eval(ctx context.Context, p remote.EvalParams) (*remote.EvalResult, error) {
 	var out *remote.EvalResult
 	err := b.run(ctx, func(v *vm.VM) error {
+		if p.Self != "" {
+			var err error
+			out, err = b.evalSelf(ctx, v, p)
+			return err
+		}
 		opt := vm.EvalOptions{Name: "remote", Print: true, Rollback: p.Rollback, Author: vm.Author(p.Author)}
 		if p.BudgetMS > 0 {
 			opt.Budget = time.Duration(p.BudgetMS) * time.Millisecond
@@ -143,10 +150,7 @@ func (b *RemoteBackend) Eval(ctx context.Context, p remote.EvalParams) (*remote.
 		if err != nil {
 			return evalError(err)
 		}
-		out = &remote.EvalResult{Values: res.Strings}
-		if out.Values == nil {
-			out.Values = []string{}
-		}
+		out = b.evalResult(v, res, p.Ref)
 		return nil
 	})
 	return out, err

@@ -20,6 +20,8 @@ type Backend interface {
 	// Browse lists the Lobby's objects (path "") or a path's children.
 	Browse(ctx context.Context, path string) (*BrowseResult, error)
 	Mirror(ctx context.Context, path string) (*Mirror, error)
+	// Inspect snapshots any object or table (paths may be "@N" handles).
+	Inspect(ctx context.Context, path string) (*Inspection, error)
 	Source(ctx context.Context, path, selector string) (*SourceResult, error)
 	Define(ctx context.Context, p DefineParams) (*DefineResult, error)
 	Remove(ctx context.Context, path, selector string) error

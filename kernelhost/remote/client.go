@@ -216,6 +216,18 @@ func (c *Client) Eval(ctx context.Context, code string) (*EvalResult, error) {
 	return &r, c.Call(ctx, MethodEval, EvalParams{Code: code}, &r)
 }
 
+// EvalWith evaluates p (Self, Ref, Rollback, ...) as one transaction.
+func (c *Client) EvalWith(ctx context.Context, p EvalParams) (*EvalResult, error) {
+	var r EvalResult
+	return &r, c.Call(ctx, MethodEval, p, &r)
+}
+
+// Inspect snapshots the object or table at path.
+func (c *Client) Inspect(ctx context.Context, path string) (*Inspection, error) {
+	var r Inspection
+	return &r, c.Call(ctx, MethodInspect, PathParams{Path: path}, &r)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

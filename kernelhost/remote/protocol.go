@@ -28,6 +28,7 @@ const (
 	MethodSource     = "source"     // MethodParams → SourceResult
 	MethodDefine     = "define"     // DefineParams → DefineResult: one transaction
 	MethodRemove     = "remove"     // MethodParams → Empty: one transaction
+	MethodInspect    = "inspect"    // PathParams → Inspection: any object or table, with its entries
 	MethodApprovals  = "approvals.list"
 	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
 	MethodReject     = "approvals.reject"  // DecideParams → Approval
@@ -215,11 +216,21 @@ type EvalParams struct {
 	Rollback bool   `json:"rollback,omitempty"` // roll back even on success (a dry run)
 	Author   string `json:"author,omitempty"`   // recorded in method history (default "human")
 	BudgetMS int    `json:"budgetMs,omitempty"` // at most the server's budget
+	// Self, if set, is a path (see PathParams) whose value is bound to a
+	// local self: Code is tried as an expression, then as statements.
+	Self string `json:"self,omitempty"`
+	// Ref asks for EvalResult.Ref: a path to the first value when it is
+	// an object or a table (a transient one is kept on the server).
+	Ref bool `json:"ref,omitempty"`
 }
 
 // EvalResult holds the printString of each returned value.
 type EvalResult struct {
 	Values []string `json:"values"`
+	// Ref is a path to the first value ("#OID", or "@N" for a value the
+	// server keeps for this purpose) when asked for and it is an object or
+	// a table; else "".
+	Ref string `json:"ref,omitempty"`
 }
 
 // ErrorDetail is an evaluation error as the VM reports it.
@@ -235,7 +246,10 @@ type ErrorDetail struct {
 }
 
 // PathParams names an object: "" or "Lobby" is the Lobby, "Account" a
-// global, "Account.owner" a slot of it, "#123" the object with OID 123.
+// global, "Account.owner" a slot of it, "#123" the object with OID 123,
+// "@7" a transient value the server kept for an earlier EvalResult.Ref or
+// Inspection entry (inspect and eval's self only; the server keeps a
+// bounded number, the oldest forgotten first).
 type PathParams struct {
 	Path string `json:"path"`
 }
@@ -283,6 +297,26 @@ type SlotValue struct {
 type Conflict struct {
 	Selector string   `json:"selector"`
 	Traits   []string `json:"traits"`
+}
+
+// Inspection is a snapshot of any object or table, as an inspector shows
+// it: an object's data slots (not its methods), a table's items; numeric
+// keys first, in order, then the others by name.
+type Inspection struct {
+	Ref         string  `json:"ref"`  // the path it was asked by, "#OID" when persistent
+	Kind        string  `json:"kind"` // "object", "trait", "table", or a Lua type name
+	PrintString string  `json:"printString"`
+	Proto       string  `json:"proto,omitempty"`     // path of the prototype
+	ProtoName   string  `json:"protoName,omitempty"` // its display name
+	Entries     []Entry `json:"entries"`
+}
+
+// Entry is one slot or item of an Inspection; Ref is a path to its value
+// when that is an object or a table.
+type Entry struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Ref   string `json:"ref,omitempty"`
 }
 
 // SourceResult is a method's source and where it was found.

@@ -335,7 +335,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 }
 
 func methodNames() []string {
-	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodApprovals, MethodApprove, MethodReject}
+	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodApprovals, MethodApprove, MethodReject}
 }
 
 // startNotifications forwards the backend's notifications to the client
@@ -435,6 +435,12 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, err
 		}
 		return b.Mirror(ctx, p.Path)
+	case MethodInspect:
+		var p PathParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		return b.Inspect(ctx, p.Path)
 	case MethodSource:
 		var p MethodParams
 		if err := decodeParams(m, &p); err != nil {
