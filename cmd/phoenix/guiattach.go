@@ -124,6 +124,7 @@ type attachedGUI struct {
 	eval       *remoteEvaluator
 	Browser    browser.Browser
 	Workspace  workspace.Workspace
+	Pane       attachedPane // the workspace and the Inspector (guiattach_pane.go)
 	changed    atomic.Bool // a commit was notified since the last frame
 }
 
@@ -137,9 +138,10 @@ func newAttachedGUI(invalidate func()) *attachedGUI {
 func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.client, u.addr = c, addr
 	u.image = &remoteImage{c: c, invalidate: u.invalidate}
-	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate}
+	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, refs: u.image}
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
+	u.Pane.Inspector.Image = u.image
 }
 
 // notify takes the server's notifications (on the client's reader
@@ -190,6 +192,7 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 	}
 	if u.changed.Swap(false) || u.eval.TakeChanged() {
 		u.Browser.Refresh()
+		u.Pane.Inspector.Refresh()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -201,7 +204,7 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 				}),
 				layout.Flexed(1.0/3, func(gtx layout.Context) layout.Dimensions {
 					gtx.Constraints.Min = gtx.Constraints.Max
-					return u.Workspace.Layout(gtx, u.th)
+					return u.layoutPane(gtx)
 				}),
 			)
 		}),
@@ -233,6 +236,11 @@ type remoteImage struct {
 	children  map[browser.ObjectRef]*rAnswer[[]browser.ObjectRef]
 	describes map[browser.ObjectRef]*rAnswer[browser.ObjectView]
 	accepts   map[acceptKey]*rAnswer[struct{}]
+	inspects  map[browser.ValueRef]*rAnswer[browser.InspectView]
+	sets      map[remoteSetKey]*rAnswer[struct{}]
+	evalIns   map[remoteEvalInKey]*rAnswer[string]
+	handleOf  map[string]int // protocol path → the inspector's handle
+	pathOf    map[int]string
 	objects   int
 	counted   bool
 }
@@ -427,6 +435,7 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
+	refs       *remoteImage // numbers results for the inspector (nil: none)
 
 	mu      sync.Mutex
 	src     string
@@ -463,12 +472,15 @@ func (e *remoteEvaluator) Eval(src string) (workspace.EvalResult, error) {
 	e.src, e.running, e.done, e.cancel = src, true, nil, cancel
 	e.printed.Reset()
 	go func() {
-		res, err := e.c.Eval(ctx, src)
+		res, err := e.c.EvalWith(ctx, remote.EvalParams{Code: src, Ref: e.refs != nil})
 		cancel()
 		var r workspace.EvalResult
 		switch {
 		case err == nil:
 			r.Values = res.Values
+			if e.refs != nil {
+				r.Ref = e.refs.handle(res.Ref)
+			}
 		case errors.Is(err, context.Canceled):
 			r.Error = "Interrupted: evaluation interrupted and rolled back"
 		default:
