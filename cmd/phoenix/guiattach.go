@@ -125,7 +125,7 @@ type attachedGUI struct {
 	Browser    browser.Browser
 	Workspace  workspace.Workspace
 	Pane       attachedPane // the workspace and the Inspector (guiattach_pane.go)
-	changed    atomic.Bool // a commit was notified since the last frame
+	changed    atomic.Bool  // a commit was notified since the last frame
 }
 
 func newAttachedGUI(invalidate func()) *attachedGUI {
