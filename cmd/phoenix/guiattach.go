@@ -124,8 +124,9 @@ type attachedGUI struct {
 	eval       *remoteEvaluator
 	Browser    browser.Browser
 	Workspace  workspace.Workspace
-	Pane       attachedPane // the workspace and the Inspector (guiattach_pane.go)
-	changed    atomic.Bool  // a commit was notified since the last frame
+	Pane       attachedPane        // the workspace and the Inspector (guiattach_pane.go)
+	Approvals  workspace.Approvals // the server's queue (guiattach_approvals.go)
+	changed    atomic.Bool         // a commit was notified since the last frame
 }
 
 func newAttachedGUI(invalidate func()) *attachedGUI {
@@ -142,6 +143,10 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
 	u.Pane.Inspector.Image = u.image
+	u.Approvals.Invalidate = u.invalidate
+	if hasMethod(c, remote.MethodApprovals) {
+		u.Approvals.Queue = remoteQueue{u.image}
+	}
 }
 
 // notify takes the server's notifications (on the client's reader
@@ -193,6 +198,7 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 	if u.changed.Swap(false) || u.eval.TakeChanged() {
 		u.Browser.Refresh()
 		u.Pane.Inspector.Refresh()
+		u.Approvals.Refresh()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -204,7 +210,16 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 				}),
 				layout.Flexed(1.0/3, func(gtx layout.Context) layout.Dimensions {
 					gtx.Constraints.Min = gtx.Constraints.Max
-					return u.layoutPane(gtx)
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+						layout.Flexed(0.6, func(gtx layout.Context) layout.Dimensions {
+							gtx.Constraints.Min = gtx.Constraints.Max
+							return u.layoutPane(gtx)
+						}),
+						layout.Flexed(0.4, func(gtx layout.Context) layout.Dimensions {
+							gtx.Constraints.Min = gtx.Constraints.Max
+							return u.Approvals.Layout(gtx, u.th)
+						}),
+					)
 				}),
 			)
 		}),
@@ -239,6 +254,8 @@ type remoteImage struct {
 	inspects  map[browser.ValueRef]*rAnswer[browser.InspectView]
 	sets      map[remoteSetKey]*rAnswer[struct{}]
 	evalIns   map[remoteEvalInKey]*rAnswer[string]
+	approvals *rAnswer[[]workspace.ProposalView]
+	decides   map[decideKey]*rAnswer[struct{}]
 	handleOf  map[string]int // protocol path → the inspector's handle
 	pathOf    map[int]string
 	objects   int

@@ -25,6 +25,13 @@ import (
 // address and a client of its own (for checks behind the GUI's back).
 func servedImage(t *testing.T) (addr string, check *remote.Client) {
 	t.Helper()
+	return servedImageWith(t, nil)
+}
+
+// servedImageWith is servedImage with setup run on the session before it
+// is served.
+func servedImageWith(t *testing.T, setup func(s *bootstrap.Session)) (addr string, check *remote.Client) {
+	t.Helper()
 	ctx := context.Background()
 	var be atomic.Pointer[bootstrap.RemoteBackend]
 	s, err := bootstrap.Open(ctx, filepath.Join(t.TempDir(), "r.image"), bootstrap.Options{Create: true,
@@ -40,7 +47,10 @@ func servedImage(t *testing.T) (addr string, check *remote.Client) {
 		"function Account:deposit(n) self.balance = self.balance + n; return self end", vm.EvalOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	b := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{})
+	if setup != nil {
+		setup(s)
+	}
+	b := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{}})
 	be.Store(b)
 	srv := &remote.Server{Backend: b, Token: "t0ken"}
 	ln, err := remote.Listen(ctx, "127.0.0.1:0", false)
@@ -61,7 +71,12 @@ func servedImage(t *testing.T) (addr string, check *remote.Client) {
 // invalidations arrive on the channel.
 func attachedForTest(t *testing.T) (*attachedGUI, *remote.Client, chan struct{}) {
 	t.Helper()
-	addr, check := servedImage(t)
+	return attachedForTestWith(t, nil)
+}
+
+func attachedForTestWith(t *testing.T, setup func(s *bootstrap.Session)) (*attachedGUI, *remote.Client, chan struct{}) {
+	t.Helper()
+	addr, check := servedImageWith(t, setup)
 	inval := make(chan struct{}, 1000)
 	u := newAttachedGUI(func() {
 		select {

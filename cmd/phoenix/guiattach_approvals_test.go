@@ -1,0 +1,71 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"strings"
+	"testing"
+
+	"github.com/phoenix-image/phoenix/agent"
+	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/browser/browsertest"
+	phimage "github.com/phoenix-image/phoenix/image"
+)
+
+// TestGUIAttachApprovalsPane drives the attached window's approvals pane
+// against a served image with two queued proposals: it lists them (the
+// one replacing a method as a diff), Approve installs on the server,
+// Reject rejects, each by a click.
+func TestGUIAttachApprovalsPane(t *testing.T) {
+	u, check, inval := attachedForTestWith(t, func(s *bootstrap.Session) {
+		for _, p := range []agent.Proposal{
+			{Target: "Account", Selector: "triple", Source: "function Account:triple() return self.balance * 3 end", Explanation: "three times"},
+			{Target: "Account", Selector: "deposit", Source: "function Account:deposit(n) self.balance = self.balance + n + 1; return self end"},
+		} {
+			rec, _ := json.Marshal(agent.ProposalRecord{Proposal: p, Decision: "core object"})
+			if _, err := s.Image.PutApproval(&phimage.Approval{Status: "pending", Object: p.Target, Selector: p.Selector, Data: rec}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	u.th = browsertest.Theme()
+	ctx := context.Background()
+	h := &routed{t: t, u: u, inval: inval, size: image.Pt(1200, 900)}
+	h.until("two pending", func() bool { return len(u.Approvals.Pending()) == 2 })
+	p := u.Approvals.Pending()
+	if p[0].Title() != "Account>>triple" || p[0].Replaces || p[1].Title() != "Account>>deposit" || !p[1].Replaces ||
+		!strings.Contains(p[1].Diff(), "+function Account:deposit(n) self.balance = self.balance + n + 1") {
+		t.Fatalf("pending %+v", p)
+	}
+	first, second := p[0].ID, p[1].ID
+
+	{ // a PNG of the window with the pane
+		img := browsertest.Shoot(t, h.size, &h.ops)
+		browsertest.SavePNG(t, img, "gui_attach_approvals.png")
+		bg := browsertest.Dominant(browsertest.Colours(img))
+		if browsertest.Ink(img, image.Rect(h.size.X*2/3, h.size.Y*6/10, h.size.X, h.size.Y-40), bg) < 400 {
+			t.Error("the approvals pane drew almost nothing")
+		}
+	}
+
+	h.click("Approve " + first)
+	h.until("approved", func() bool { return len(u.Approvals.Pending()) == 1 })
+	if res, err := check.Eval(ctx, "Account:triple()"); err != nil || res.Values[0] != "15" {
+		t.Fatalf("approved method on the server: %v %v", res, err)
+	}
+	if !strings.HasPrefix(u.Approvals.Status(), "approved "+first) {
+		t.Fatalf("status %q err %q", u.Approvals.Status(), u.Approvals.Err())
+	}
+	h.click("Reject " + second)
+	h.until("rejected", func() bool { return len(u.Approvals.Pending()) == 0 && u.Approvals.Status() != "" })
+	all, err := check.Approvals(ctx, true)
+	if err != nil || len(all.Approvals) != 2 || all.Approvals[1].Status != "rejected" {
+		t.Fatalf("approvals on the server: %+v %v", all, err)
+	}
+	if res, _ := check.Eval(ctx, "Account:clone():deposit(1).balance"); res.Values[0] != "6" {
+		t.Fatalf("rejected method installed: %v", res.Values)
+	}
+}
