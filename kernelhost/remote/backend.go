@@ -24,6 +24,13 @@ type Backend interface {
 	Inspect(ctx context.Context, path string) (*Inspection, error)
 	Source(ctx context.Context, path, selector string) (*SourceResult, error)
 	Define(ctx context.Context, p DefineParams) (*DefineResult, error)
+	// History lists the committed changes of path's own method selector.
+	History(ctx context.Context, path, selector string) (*HistoryResult, error)
+	// Senders and Implementors search the Lobby's objects and their traits.
+	Senders(ctx context.Context, selector string) (*SendersResult, error)
+	Implementors(ctx context.Context, selector string) (*BrowseResult, error)
+	// Compose uses or stops using a trait, as one transaction.
+	Compose(ctx context.Context, p ComposeParams) error
 	Remove(ctx context.Context, path, selector string) error
 	Approvals(ctx context.Context, all bool) (*ApprovalsResult, error)
 	Approve(ctx context.Context, id, note string) (*Approval, error)

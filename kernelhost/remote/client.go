@@ -228,6 +228,29 @@ func (c *Client) Inspect(ctx context.Context, path string) (*Inspection, error) 
 	return &r, c.Call(ctx, MethodInspect, PathParams{Path: path}, &r)
 }
 
+// History lists the committed changes of path's own method selector.
+func (c *Client) History(ctx context.Context, path, selector string) (*HistoryResult, error) {
+	var r HistoryResult
+	return &r, c.Call(ctx, MethodHistory, MethodParams{Path: path, Selector: selector}, &r)
+}
+
+// Senders lists the methods whose source sends selector.
+func (c *Client) Senders(ctx context.Context, selector string) (*SendersResult, error) {
+	var r SendersResult
+	return &r, c.Call(ctx, MethodSenders, SelectorParams{Selector: selector}, &r)
+}
+
+// Implementors lists the objects and traits that define selector.
+func (c *Client) Implementors(ctx context.Context, selector string) (*BrowseResult, error) {
+	var r BrowseResult
+	return &r, c.Call(ctx, MethodImpls, SelectorParams{Selector: selector}, &r)
+}
+
+// Compose makes path use the global trait (use), or stop using it.
+func (c *Client) Compose(ctx context.Context, path, trait string, use bool) error {
+	return c.Call(ctx, MethodCompose, ComposeParams{Path: path, Trait: trait, Use: use}, nil)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

@@ -21,14 +21,18 @@ const MaxFrame = 4 << 20
 // Method names. Requests carry an id and get exactly one response;
 // notifications (Notify*) carry none and come from the server.
 const (
-	MethodInitialize = "initialize" // InitializeParams → InitializeResult; must be first
-	MethodEval       = "eval"       // EvalParams → EvalResult, or CodeEval with ErrorDetail
-	MethodBrowse     = "browse"     // PathParams → BrowseResult: the Lobby's objects, or an object's children
-	MethodMirror     = "mirror"     // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
-	MethodSource     = "source"     // MethodParams → SourceResult
-	MethodDefine     = "define"     // DefineParams → DefineResult: one transaction
-	MethodRemove     = "remove"     // MethodParams → Empty: one transaction
-	MethodInspect    = "inspect"    // PathParams → Inspection: any object or table, with its entries
+	MethodInitialize = "initialize"   // InitializeParams → InitializeResult; must be first
+	MethodEval       = "eval"         // EvalParams → EvalResult, or CodeEval with ErrorDetail
+	MethodBrowse     = "browse"       // PathParams → BrowseResult: the Lobby's objects, or an object's children
+	MethodMirror     = "mirror"       // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
+	MethodSource     = "source"       // MethodParams → SourceResult
+	MethodDefine     = "define"       // DefineParams → DefineResult: one transaction
+	MethodRemove     = "remove"       // MethodParams → Empty: one transaction
+	MethodInspect    = "inspect"      // PathParams → Inspection: any object or table, with its entries
+	MethodHistory    = "history"      // MethodParams → HistoryResult: a method's committed changes
+	MethodSenders    = "senders"      // SelectorParams → SendersResult: methods whose parsed source sends it
+	MethodImpls      = "implementors" // SelectorParams → BrowseResult: objects and traits defining it
+	MethodCompose    = "compose"      // ComposeParams → Empty: use or stop using a trait, one transaction
 	MethodApprovals  = "approvals.list"
 	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
 	MethodReject     = "approvals.reject"  // DecideParams → Approval
@@ -336,6 +340,46 @@ type DefineParams struct {
 // DefineResult names the method defined.
 type DefineResult struct {
 	Selector string `json:"selector"`
+}
+
+// HistoryResult lists a method's committed changes, oldest first.
+type HistoryResult struct {
+	Changes []Change `json:"changes"`
+}
+
+// Change is one committed change of a method ("" old: it was defined,
+// "" new: it was removed).
+type Change struct {
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Note   string    `json:"note,omitempty"`
+	Old    string    `json:"old"`
+	New    string    `json:"new"`
+}
+
+// SelectorParams names a selector.
+type SelectorParams struct {
+	Selector string `json:"selector"`
+}
+
+// SendersResult lists methods (of the Lobby's objects and their traits)
+// whose parsed source sends a selector, sorted by object and selector.
+type SendersResult struct {
+	Methods []MethodAt `json:"methods"`
+}
+
+// MethodAt is one method of one object.
+type MethodAt struct {
+	Object   ObjectRef `json:"object"`
+	Selector string    `json:"selector"`
+}
+
+// ComposeParams adds the global trait Trait to path's composition (Use),
+// or removes it; the other traits keep their exclusions and aliases.
+type ComposeParams struct {
+	Path  string `json:"path"`
+	Trait string `json:"trait"`
+	Use   bool   `json:"use"`
 }
 
 // Empty is the result of methods that return nothing.

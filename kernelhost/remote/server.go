@@ -335,7 +335,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 }
 
 func methodNames() []string {
-	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodApprovals, MethodApprove, MethodReject}
+	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodApprovals, MethodApprove, MethodReject}
 }
 
 // startNotifications forwards the backend's notifications to the client
@@ -441,6 +441,36 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, err
 		}
 		return b.Inspect(ctx, p.Path)
+	case MethodHistory:
+		var p MethodParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Selector == "" {
+			return nil, Errorf(CodeInvalidParams, "history: selector is required")
+		}
+		return b.History(ctx, p.Path, p.Selector)
+	case MethodSenders, MethodImpls:
+		var p SelectorParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Selector == "" {
+			return nil, Errorf(CodeInvalidParams, "%s: selector is required", m.Method)
+		}
+		if m.Method == MethodSenders {
+			return b.Senders(ctx, p.Selector)
+		}
+		return b.Implementors(ctx, p.Selector)
+	case MethodCompose:
+		var p ComposeParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Trait == "" {
+			return nil, Errorf(CodeInvalidParams, "compose: trait is required")
+		}
+		return Empty{}, b.Compose(ctx, p)
 	case MethodSource:
 		var p MethodParams
 		if err := decodeParams(m, &p); err != nil {
