@@ -256,6 +256,10 @@ type remoteImage struct {
 	evalIns   map[remoteEvalInKey]*rAnswer[string]
 	approvals *rAnswer[[]workspace.ProposalView]
 	decides   map[decideKey]*rAnswer[struct{}]
+	edits     map[string]*rAnswer[struct{}] // the browser's changes (guiattach_edit.go)
+	histories map[string]*rAnswer[[]browser.Change]
+	senders   map[string]*rAnswer[[]browser.MethodRef]
+	impls     map[string]*rAnswer[[]browser.ObjectRef]
 	handleOf  map[string]int // protocol path → the inspector's handle
 	pathOf    map[int]string
 	objects   int
