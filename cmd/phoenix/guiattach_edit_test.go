@@ -105,7 +105,10 @@ func TestGUIAttachBrowserEditing(t *testing.T) {
 		t.Fatalf("senders %+v %q", rs, title)
 	}
 	h.click("Implementors")
-	h.until("implementors", func() bool { rs, title := u.Browser.Results(); return strings.Contains(title, "mplementors") && len(rs) == 1 })
+	h.until("implementors", func() bool {
+		rs, title := u.Browser.Results()
+		return strings.Contains(title, "mplementors") && len(rs) == 1
+	})
 	if rs, _ := u.Browser.Results(); rs[0].Object.Name != "Account" {
 		t.Fatalf("implementors %+v", rs)
 	}
