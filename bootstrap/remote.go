@@ -148,7 +148,7 @@ func (b *RemoteBackend) Eval(ctx context.Context, p remote.EvalParams) (*remote.
 		}
 		res, err := v.Eval(ctx, p.Code, opt)
 		if err != nil {
-			return evalError(err)
+			return evalErrorIn(v, err)
 		}
 		out = b.evalResult(v, res, p.Ref)
 		return nil
@@ -167,6 +167,43 @@ func evalError(err error) error {
 		d.Traceback = append(d.Traceback, f.String())
 	}
 	return remote.EvalFailure(d)
+}
+
+// evalErrorIn is evalError with, for a message not understood, the
+// arguments and the target (the receiver or its nearest named prototype),
+// read from the raised MessageNotUnderstood on v's goroutine.
+func evalErrorIn(v *vm.VM, err error) error {
+	var e *vm.Error
+	out := evalError(err)
+	re, ok := out.(*remote.Error)
+	if !ok || !errors.As(err, &e) || e.Kind != "MessageNotUnderstood" {
+		return out
+	}
+	d, _ := re.Detail()
+	d.Arguments = e.Arguments
+	d.Target = mnuTarget(v, e.Value)
+	return remote.EvalFailure(d)
+}
+
+// mnuTarget is the name of the raised error's receiver or of its nearest
+// named prototype, or "".
+func mnuTarget(v *vm.VM, raised lua.LValue) (name string) {
+	defer func() {
+		if recover() != nil { // a receiver made in the rolled-back transaction
+			name = ""
+		}
+	}()
+	t, ok := raised.(*lua.LTable)
+	if !ok {
+		return ""
+	}
+	o := v.ObjectOf(t.RawGetString("receiver"))
+	for p := o; p != nil; p = p.Proto() {
+		if p.Name() != "" {
+			return p.Name()
+		}
+	}
+	return ""
 }
 
 // read runs f in a rolled-back transaction with the read budget.

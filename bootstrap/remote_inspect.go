@@ -117,7 +117,7 @@ func (b *RemoteBackend) evalSelf(ctx context.Context, v *vm.VM, p remote.EvalPar
 		return nil, inner
 	}
 	if err != nil {
-		return nil, evalError(err)
+		return nil, evalErrorIn(v, err)
 	}
 	return out, nil
 }

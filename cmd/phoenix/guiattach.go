@@ -126,6 +126,7 @@ type attachedGUI struct {
 	Workspace  workspace.Workspace
 	Pane       attachedPane        // the workspace and the Inspector (guiattach_pane.go)
 	Approvals  workspace.Approvals // the server's queue (guiattach_approvals.go)
+	Notifier   workspace.Notifier  // a do-it's message not understood (guiattach_notifier.go)
 	changed    atomic.Bool         // a commit was notified since the last frame
 }
 
@@ -139,7 +140,8 @@ func newAttachedGUI(invalidate func()) *attachedGUI {
 func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.client, u.addr = c, addr
 	u.image = &remoteImage{c: c, invalidate: u.invalidate}
-	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, refs: u.image}
+	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, refs: u.image, notifier: &u.Notifier}
+	u.Notifier.Invalidate = u.invalidate
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
 	u.Pane.Inspector.Image = u.image
@@ -200,8 +202,12 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 		u.Pane.Inspector.Refresh()
 		u.Approvals.Refresh()
 	}
+	if req, ok := u.Notifier.TakeImplementRequest(); ok {
+		req.OpenIn(&u.Browser)
+		u.invalidate()
+	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
-	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+	dims := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
 				layout.Flexed(2.0/3, func(gtx layout.Context) layout.Dimensions {
@@ -235,6 +241,8 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 				})
 		}),
 	)
+	u.Notifier.Layout(gtx, u.th) // on top, while a notice waits
+	return dims
 }
 
 // remoteImage implements browser.Image over a client, asynchronously: a
@@ -456,7 +464,8 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
-	refs       *remoteImage // numbers results for the inspector (nil: none)
+	refs       *remoteImage        // numbers results for the inspector (nil: none)
+	notifier   *workspace.Notifier // asked about a message not understood (nil: none)
 
 	mu      sync.Mutex
 	src     string
@@ -510,6 +519,9 @@ func (e *remoteEvaluator) Eval(src string) (workspace.EvalResult, error) {
 			if errors.As(err, &re) {
 				if d, ok := re.Detail(); ok {
 					r.Error = d.Detail
+					if d.Kind == "MessageNotUnderstood" && e.notifier != nil {
+						r.Error = e.notUnderstood(d)
+					}
 				}
 			}
 		}

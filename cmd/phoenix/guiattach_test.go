@@ -19,6 +19,7 @@ import (
 	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 	"github.com/phoenix-image/phoenix/vm"
+	"github.com/phoenix-image/phoenix/workspace"
 )
 
 // servedImage serves a fresh image on disk over loopback and returns its
@@ -180,6 +181,8 @@ func TestGUIAttachBrowsesAndEditsTheRemoteImage(t *testing.T) {
 	// Errors show as in the local workspace.
 	u.Workspace.Editor.SetText("Account:fly()")
 	u.Workspace.DoIt()
+	frames(t, u, inval, "the notifier", func() bool { _, ok := u.Notifier.Notice(); return ok })
+	u.Notifier.Choose(workspace.Abandon)
 	frames(t, u, inval, "do-it error", func() bool {
 		return u.Workspace.Last() != nil && u.Workspace.Last().Result.Failed() && !u.Workspace.Running
 	})

@@ -87,3 +87,20 @@ func TestInspectEvalSelfAndRef(t *testing.T) {
 		t.Fatalf("methods: %v", c.Server.Methods)
 	}
 }
+
+// A message not understood names its arguments and the object a method
+// would go to (for the attached window's notifier).
+func TestEvalNotUnderstoodNamesTargetAndArguments(t *testing.T) {
+	f := serve(t, options{})
+	c := f.dial(t, nil)
+	ctx := context.Background()
+	_, err := c.Eval(ctx, "local a = Account:clone(); a:fly(1, 'two')")
+	d := evalErr(t, err)
+	if d.Selector != "fly" || d.Target != "Account" || strings.Join(d.Arguments, "|") != `1|"two"` || len(d.Traceback) == 0 {
+		t.Fatalf("detail %+v", d)
+	}
+	_, err = c.EvalWith(ctx, remote.EvalParams{Code: "self:swim()", Self: "Account.owner"})
+	if d := evalErr(t, err); d.Selector != "swim" || d.Target != "Object" {
+		t.Fatalf("detail with self %+v", d)
+	}
+}

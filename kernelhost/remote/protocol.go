@@ -247,6 +247,10 @@ type ErrorDetail struct {
 	Incomplete bool     `json:"incomplete,omitempty"` // a CompileError at the end of the input
 	Receiver   string   `json:"receiver,omitempty"`   // of a MessageNotUnderstood
 	Selector   string   `json:"selector,omitempty"`
+	Arguments  []string `json:"arguments,omitempty"` // their printStrings, of a MessageNotUnderstood
+	// Target is the receiver or its nearest named prototype: where a
+	// method for Selector would go ("" when unknown).
+	Target string `json:"target,omitempty"`
 }
 
 // PathParams names an object: "" or "Lobby" is the Lobby, "Account" a
