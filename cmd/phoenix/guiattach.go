@@ -35,14 +35,16 @@ import (
 // The GUI on a remote image (phoenix gui --attach ADDR --token-file F).
 //
 // What is remote: the object browser's tree (browse), its middle pane
-// (mirror: chain, traits, slots, methods with their sources), accepting a
-// method in the editor (define, one transaction on the server), the
-// workspace's do-it and print-it (eval, one transaction each) with what
-// the image printed meanwhile, and the browser's refresh when any client
-// commits (the "changed" notification). What is not (yet): the
-// inspector, inspect-it, the browser's editing menu (history, senders,
-// implementors, create/remove), the agent chat, the not-understood
-// notifier, the approvals pane and the Image menu: the window leaves them
+// (mirror), accepting a method (define) and its editing tools (history,
+// revert, senders, implementors, new/remove object, add/remove slot,
+// traits, remove method: guiattach_edit.go), the workspace's do-it,
+// print-it and inspect-it (eval) with what the image printed meanwhile,
+// the Inspector (inspect, eval with self: guiattach_inspect.go), the
+// approvals pane (approvals.*: guiattach_approvals.go), the
+// not-understood notifier after a failed do-it (guiattach_notifier.go),
+// and the refresh of all of them when any client commits (the "changed"
+// notification). What is not (yet): the agent chat, the Image menu and
+// the approvals pane's alternatives and ratings: the window leaves them
 // out rather than pretend.
 
 // addGUIAttach gives root's gui command --attach and --token-file: with
