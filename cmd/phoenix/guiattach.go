@@ -142,11 +142,16 @@ func newAttachedGUI(invalidate func()) *attachedGUI {
 func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.client, u.addr = c, addr
 	u.image = &remoteImage{c: c, invalidate: u.invalidate}
-	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, refs: u.image, notifier: &u.Notifier}
+	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, notifier: &u.Notifier}
+	if hasMethod(c, remote.MethodInspect) {
+		// eval's ref and self came with inspect: an older server refuses
+		// them, so its window has no Inspector.
+		u.eval.refs = u.image
+		u.Pane.Inspector.Image = u.image
+	}
 	u.Notifier.Invalidate = u.invalidate
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
-	u.Pane.Inspector.Image = u.image
 	u.Approvals.Invalidate = u.invalidate
 	if hasMethod(c, remote.MethodApprovals) {
 		u.Approvals.Queue = remoteQueue{u.image}
