@@ -32,6 +32,11 @@ type Backend interface {
 	// Compose uses or stops using a trait, as one transaction.
 	Compose(ctx context.Context, p ComposeParams) error
 	Remove(ctx context.Context, path, selector string) error
+	// Snapshot, Snapshots and Export are the Image menu's actions on the
+	// served image (files on the server's machine).
+	Snapshot(ctx context.Context, name string) (*Snapshot, error)
+	Snapshots(ctx context.Context) (*SnapshotsResult, error)
+	Export(ctx context.Context) (*ExportResult, error)
 	Approvals(ctx context.Context, all bool) (*ApprovalsResult, error)
 	Approve(ctx context.Context, id, note string) (*Approval, error)
 	Reject(ctx context.Context, id, note string) (*Approval, error)

@@ -251,6 +251,24 @@ func (c *Client) Compose(ctx context.Context, path, trait string, use bool) erro
 	return c.Call(ctx, MethodCompose, ComposeParams{Path: path, Trait: trait, Use: use}, nil)
 }
 
+// Snapshot takes a snapshot of the served image ("" names it by the time).
+func (c *Client) Snapshot(ctx context.Context, name string) (*Snapshot, error) {
+	var r Snapshot
+	return &r, c.Call(ctx, MethodSnapshot, SnapshotParams{Name: name}, &r)
+}
+
+// Snapshots lists the served image's snapshots.
+func (c *Client) Snapshots(ctx context.Context) (*SnapshotsResult, error) {
+	var r SnapshotsResult
+	return &r, c.Call(ctx, MethodSnapshots, Empty{}, &r)
+}
+
+// Export writes an export of the served image next to it, on the server.
+func (c *Client) Export(ctx context.Context) (*ExportResult, error) {
+	var r ExportResult
+	return &r, c.Call(ctx, MethodExport, Empty{}, &r)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

@@ -33,6 +33,9 @@ const (
 	MethodSenders    = "senders"      // SelectorParams → SendersResult: methods whose parsed source sends it
 	MethodImpls      = "implementors" // SelectorParams → BrowseResult: objects and traits defining it
 	MethodCompose    = "compose"      // ComposeParams → Empty: use or stop using a trait, one transaction
+	MethodSnapshot   = "image.snapshot"  // SnapshotParams → Snapshot: a snapshot of the served image
+	MethodSnapshots  = "image.snapshots" // Empty → SnapshotsResult
+	MethodExport     = "image.export"    // Empty → ExportResult: an export file next to the image, on the server's disk
 	MethodApprovals  = "approvals.list"
 	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
 	MethodReject     = "approvals.reject"  // DecideParams → Approval
@@ -384,6 +387,32 @@ type ComposeParams struct {
 	Path  string `json:"path"`
 	Trait string `json:"trait"`
 	Use   bool   `json:"use"`
+}
+
+// SnapshotParams names a new snapshot ("" names it by the server's time,
+// e.g. 2026-11-25T23-05-01).
+type SnapshotParams struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Snapshot is one snapshot of the served image.
+type Snapshot struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Size    int64     `json:"size"`
+}
+
+// SnapshotsResult lists the served image's snapshots, oldest first.
+type SnapshotsResult struct {
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// ExportResult says where the server wrote the export (NAME.phx next to
+// the image, on the server's machine) and what it holds.
+type ExportResult struct {
+	Path    string `json:"path"`
+	Records int64  `json:"records"`
+	Bytes   int64  `json:"bytes"`
 }
 
 // Empty is the result of methods that return nothing.
