@@ -21,18 +21,18 @@ const MaxFrame = 4 << 20
 // Method names. Requests carry an id and get exactly one response;
 // notifications (Notify*) carry none and come from the server.
 const (
-	MethodInitialize = "initialize"   // InitializeParams → InitializeResult; must be first
-	MethodEval       = "eval"         // EvalParams → EvalResult, or CodeEval with ErrorDetail
-	MethodBrowse     = "browse"       // PathParams → BrowseResult: the Lobby's objects, or an object's children
-	MethodMirror     = "mirror"       // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
-	MethodSource     = "source"       // MethodParams → SourceResult
-	MethodDefine     = "define"       // DefineParams → DefineResult: one transaction
-	MethodRemove     = "remove"       // MethodParams → Empty: one transaction
-	MethodInspect    = "inspect"      // PathParams → Inspection: any object or table, with its entries
-	MethodHistory    = "history"      // MethodParams → HistoryResult: a method's committed changes
-	MethodSenders    = "senders"      // SelectorParams → SendersResult: methods whose parsed source sends it
-	MethodImpls      = "implementors" // SelectorParams → BrowseResult: objects and traits defining it
-	MethodCompose    = "compose"      // ComposeParams → Empty: use or stop using a trait, one transaction
+	MethodInitialize = "initialize"      // InitializeParams → InitializeResult; must be first
+	MethodEval       = "eval"            // EvalParams → EvalResult, or CodeEval with ErrorDetail
+	MethodBrowse     = "browse"          // PathParams → BrowseResult: the Lobby's objects, or an object's children
+	MethodMirror     = "mirror"          // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
+	MethodSource     = "source"          // MethodParams → SourceResult
+	MethodDefine     = "define"          // DefineParams → DefineResult: one transaction
+	MethodRemove     = "remove"          // MethodParams → Empty: one transaction
+	MethodInspect    = "inspect"         // PathParams → Inspection: any object or table, with its entries
+	MethodHistory    = "history"         // MethodParams → HistoryResult: a method's committed changes
+	MethodSenders    = "senders"         // SelectorParams → SendersResult: methods whose parsed source sends it
+	MethodImpls      = "implementors"    // SelectorParams → BrowseResult: objects and traits defining it
+	MethodCompose    = "compose"         // ComposeParams → Empty: use or stop using a trait, one transaction
 	MethodSnapshot   = "image.snapshot"  // SnapshotParams → Snapshot: a snapshot of the served image
 	MethodSnapshots  = "image.snapshots" // Empty → SnapshotsResult
 	MethodExport     = "image.export"    // Empty → ExportResult: an export file next to the image, on the server's disk
