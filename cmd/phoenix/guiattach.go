@@ -43,9 +43,11 @@ import (
 // approvals pane (approvals.*: guiattach_approvals.go), the
 // not-understood notifier after a failed do-it (guiattach_notifier.go),
 // and the refresh of all of them when any client commits (the "changed"
-// notification). What is not (yet): the agent chat, the Image menu and
-// the approvals pane's alternatives and ratings: the window leaves them
-// out rather than pretend.
+// notification), and the Image menu's snapshot, export and snapshot list
+// (image.*: guiattach_menu.go). What is not (yet): the agent chat, the
+// Image menu's import, restore and revert, and the approvals pane's
+// alternatives and ratings: the window leaves them out rather than
+// pretend.
 
 // addGUIAttach gives root's gui command --attach and --token-file: with
 // --attach the window opens on a remote image. (Done here rather than in
@@ -129,6 +131,7 @@ type attachedGUI struct {
 	Pane       attachedPane        // the workspace and the Inspector (guiattach_pane.go)
 	Approvals  workspace.Approvals // the server's queue (guiattach_approvals.go)
 	Notifier   workspace.Notifier  // a do-it's message not understood (guiattach_notifier.go)
+	Menu       attachedMenu        // the Image menu on the server (guiattach_menu.go); shown when the server has it
 	changed    atomic.Bool         // a commit was notified since the last frame
 }
 
@@ -153,6 +156,7 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
 	u.Approvals.Invalidate = u.invalidate
+	u.Menu.c, u.Menu.invalidate = c, u.invalidate
 	if hasMethod(c, remote.MethodApprovals) {
 		u.Approvals.Queue = remoteQueue{u.image}
 	}
@@ -215,6 +219,12 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	dims := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			if !hasMethod(u.client, remote.MethodSnapshot) {
+				return layout.Dimensions{}
+			}
+			return u.Menu.Layout(gtx, u.th)
+		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
 				layout.Flexed(2.0/3, func(gtx layout.Context) layout.Dimensions {
