@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
-
-	lua "github.com/yuin/gopher-lua"
 
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 	"github.com/phoenix-image/phoenix/vm"
@@ -146,14 +143,9 @@ func compose(ctx context.Context, v *vm.VM, p remote.ComposeParams) error {
 	if tr == nil || tr.Kind() != vm.KindTrait {
 		return fail("there is no trait %q in the Lobby", p.Trait)
 	}
-	found := false
-	var keep []vm.TraitUse
-	for _, u := range o.Traits() {
-		if u.Trait == tr.OID() && tr.OID() != 0 {
-			found = true
-			continue
-		}
-		keep = append(keep, u)
+	src, args, found, err := v.Recompose(o, tr, p.Use)
+	if err != nil {
+		return fail("%v", err)
 	}
 	switch {
 	case p.Use && found:
@@ -161,63 +153,6 @@ func compose(ctx context.Context, v *vm.VM, p remote.ComposeParams) error {
 	case !p.Use && !found:
 		return fail("it does not use it")
 	}
-	args := []lua.LValue{o.T()}
-	var exprs []string
-	for _, u := range keep {
-		t, err := v.Object(u.Trait)
-		if err != nil {
-			return fail("%v", err)
-		}
-		args = append(args, t.T())
-		e := fmt.Sprintf("t%d", len(args)-1)
-		if len(u.Exclude) > 0 {
-			e += ":exclude(" + luaStrings(u.Exclude) + ")"
-		}
-		if len(u.Aliases) > 0 {
-			var as []string
-			for _, a := range u.Aliases {
-				as = append(as, "["+luaString(a.New)+"] = "+luaString(a.Old))
-			}
-			e += ":alias({" + strings.Join(as, ", ") + "})"
-		}
-		exprs = append(exprs, e)
-	}
-	if p.Use {
-		args = append(args, tr.T())
-		exprs = append(exprs, fmt.Sprintf("t%d", len(args)-1))
-	}
-	names := []string{"o"}
-	for i := 1; i < len(args); i++ {
-		names = append(names, fmt.Sprintf("t%d", i))
-	}
-	src := "local " + strings.Join(names, ", ") + " = ...; o:uses(" + strings.Join(exprs, ", ") + ")"
 	_, err = v.Eval(ctx, src, vm.EvalOptions{Name: "remote", NoExpr: true, Args: args})
 	return err
-}
-
-// luaString quotes s as a Lua string literal.
-func luaString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, c := range []byte(s) {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\%03d", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func luaStrings(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = luaString(s)
-	}
-	return strings.Join(q, ", ")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/phoenix-image/phoenix/browser"
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
+	"github.com/phoenix-image/phoenix/vm"
 )
 
 // The browser's editing tools on a remote image: remoteImage implements
@@ -79,7 +80,7 @@ func (r *remoteImage) History(ref browser.ObjectRef, selector string) ([]browser
 func (r *remoteImage) Revert(ref browser.ObjectRef, selector string) error {
 	path := remotePath(ref)
 	return r.edit("revert\x00"+path+"\x00"+selector, "reverting "+ref.Name+">>"+selector, func(ctx context.Context) error {
-		return r.evalSelf(ctx, path, "reflect(self):revert("+luaQuote(selector)+")")
+		return r.evalSelf(ctx, path, "reflect(self):revert("+vm.LuaString(selector)+")")
 	})
 }
 
@@ -134,7 +135,7 @@ func (r *remoteImage) CreateObject(name, protoName string) error {
 	code := fmt.Sprintf(`if Lobby[%[1]s] ~= nil then error("the Lobby already has " .. %[1]s, 0) end
 local p = Lobby[%[2]s]
 if type(p) ~= "table" then error("no object " .. %[2]s .. " in the Lobby", 0) end
-Lobby[%[1]s] = p:clone()`, luaQuote(name), luaQuote(protoName))
+Lobby[%[1]s] = p:clone()`, vm.LuaString(name), vm.LuaString(protoName))
 	return r.edit("create\x00"+name+"\x00"+protoName, "creating "+name+" as "+protoName+":clone()", func(ctx context.Context) error {
 		_, err := r.c.EvalWith(ctx, remote.EvalParams{Code: code})
 		return err
@@ -144,7 +145,7 @@ Lobby[%[1]s] = p:clone()`, luaQuote(name), luaQuote(protoName))
 // RemoveGlobal implements browser.Editing.
 func (r *remoteImage) RemoveGlobal(name string) error {
 	code := fmt.Sprintf(`if Lobby[%[1]s] == nil then error("no such global", 0) end
-Lobby[%[1]s] = nil`, luaQuote(name))
+Lobby[%[1]s] = nil`, vm.LuaString(name))
 	return r.edit("unglobal\x00"+name, "removing "+name, func(ctx context.Context) error {
 		_, err := r.c.EvalWith(ctx, remote.EvalParams{Code: code})
 		return err
@@ -168,7 +169,7 @@ if old_ ~= nil then error(%[2]s .. " already has it (its value is edited in the 
 local new_ = (%[3]s
 )
 if new_ == nil then error("the value of " .. %[4]s .. " is nil, which makes no slot", 0) end
-self[%[1]s] = new_`, luaQuote(name), luaQuote(ref.Name), expr, luaQuote(strings.TrimSpace(expr)))
+self[%[1]s] = new_`, vm.LuaString(name), vm.LuaString(ref.Name), expr, vm.LuaString(strings.TrimSpace(expr)))
 	path := remotePath(ref)
 	return r.edit("addslot\x00"+path+"\x00"+name+"\x00"+expr, doing, func(ctx context.Context) error {
 		return r.evalSelf(ctx, path, code)
@@ -179,7 +180,7 @@ self[%[1]s] = new_`, luaQuote(name), luaQuote(ref.Name), expr, luaQuote(strings.
 func (r *remoteImage) RemoveSlot(ref browser.ObjectRef, key string) error {
 	code := fmt.Sprintf(`local old_ = rawget(self, %[1]s)
 if old_ == nil or type(old_) == "function" then error("no such slot", 0) end
-self[%[1]s] = nil`, luaQuote(key))
+self[%[1]s] = nil`, vm.LuaString(key))
 	path := remotePath(ref)
 	return r.edit("rmslot\x00"+path+"\x00"+key, "removing "+ref.Name+"."+key, func(ctx context.Context) error {
 		return r.evalSelf(ctx, path, code)

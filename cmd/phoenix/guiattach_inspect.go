@@ -120,7 +120,7 @@ func (r *remoteImage) SetSlot(ref browser.ValueRef, key, expr string) error {
 	if err != nil {
 		return err
 	}
-	code := "local k_ = " + luaQuote(key) + "\n" +
+	code := "local k_ = " + vm.LuaString(key) + "\n" +
 		"local n_ = tonumber(k_)\n" +
 		"if n_ ~= nil and rawget(self, k_) == nil then k_ = n_ end\n" +
 		"self[k_] = (" + expr + "\n)"
@@ -162,24 +162,4 @@ func remoteDetail(err error) error {
 		}
 	}
 	return err
-}
-
-// luaQuote is s as a Lua 5.1 string literal.
-func luaQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, "\\%03d", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
