@@ -37,6 +37,7 @@ type RemoteBackend struct {
 	once  sync.Once
 
 	handles remoteHandles // transient values named "@N" (VM goroutine only)
+	pending string        // the pending approvals' ids last seen (VM goroutine only)
 
 	mu     sync.Mutex
 	subs   map[int]func(remote.Notification)
@@ -148,6 +149,7 @@ func (b *RemoteBackend) Eval(ctx context.Context, p remote.EvalParams) (*remote.
 		}
 		res, err := v.Eval(ctx, p.Code, opt)
 		if err != nil {
+			b.approvalsAfter(err)
 			return evalErrorIn(v, err)
 		}
 		out = b.evalResult(v, res, p.Ref)
@@ -167,6 +169,32 @@ func evalError(err error) error {
 		d.Traceback = append(d.Traceback, f.String())
 	}
 	return remote.EvalFailure(d)
+}
+
+// approvalsAfter publishes an "approvals" notification when an
+// evaluation's message not understood changed the pending approvals (the
+// server's agent queued a proposal: a write outside the transaction, so
+// no "changed" says it). It runs on the VM's goroutine.
+func (b *RemoteBackend) approvalsAfter(err error) {
+	var e *vm.Error
+	if !errors.As(err, &e) || e.Kind != "MessageNotUnderstood" {
+		return
+	}
+	as, aerr := b.s.Image.Approvals(image.ApprovalPending)
+	if aerr != nil {
+		b.opts.Logger.Warn("remote: listing approvals after a message not understood", "err", aerr)
+		return
+	}
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	sig := strings.Join(ids, " ")
+	if sig == b.pending {
+		return
+	}
+	b.pending = sig
+	b.publish(remote.NewNotification(remote.NotifyApprovals, remote.ApprovalsChangedParams{Pending: len(as)}))
 }
 
 // evalErrorIn is evalError with, for a message not understood, the

@@ -117,6 +117,7 @@ func (b *RemoteBackend) evalSelf(ctx context.Context, v *vm.VM, p remote.EvalPar
 		return nil, inner
 	}
 	if err != nil {
+		b.approvalsAfter(err)
 		return nil, evalErrorIn(v, err)
 	}
 	return out, nil

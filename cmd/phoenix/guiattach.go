@@ -119,20 +119,21 @@ func runGUIAttach(ctx context.Context, f attachFlags) error {
 
 // attachedGUI is the window's state over a remote image.
 type attachedGUI struct {
-	th         *material.Theme
-	invalidate func()
-	quit       func()
-	client     *remote.Client
-	addr       string
-	image      *remoteImage
-	eval       *remoteEvaluator
-	Browser    browser.Browser
-	Workspace  workspace.Workspace
-	Pane       attachedPane        // the workspace and the Inspector (guiattach_pane.go)
-	Approvals  workspace.Approvals // the server's queue (guiattach_approvals.go)
-	Notifier   workspace.Notifier  // a do-it's message not understood (guiattach_notifier.go)
-	Menu       attachedMenu        // the Image menu on the server (guiattach_menu.go); shown when the server has it
-	changed    atomic.Bool         // a commit was notified since the last frame
+	th               *material.Theme
+	invalidate       func()
+	quit             func()
+	client           *remote.Client
+	addr             string
+	image            *remoteImage
+	eval             *remoteEvaluator
+	Browser          browser.Browser
+	Workspace        workspace.Workspace
+	Pane             attachedPane        // the workspace and the Inspector (guiattach_pane.go)
+	Approvals        workspace.Approvals // the server's queue (guiattach_approvals.go)
+	Notifier         workspace.Notifier  // a do-it's message not understood (guiattach_notifier.go)
+	Menu             attachedMenu        // the Image menu on the server (guiattach_menu.go); shown when the server has it
+	changed          atomic.Bool
+	approvalsChanged atomic.Bool // the server's pending approvals changed without a commit         // a commit was notified since the last frame
 }
 
 func newAttachedGUI(invalidate func()) *attachedGUI {
@@ -170,6 +171,9 @@ func (u *attachedGUI) notify(n remote.Notification) {
 		if t, ok := n.Transcript(); ok && u.eval != nil {
 			u.eval.transcript(t.Text)
 		}
+	case remote.NotifyApprovals:
+		u.approvalsChanged.Store(true)
+		u.invalidate()
 	case remote.NotifyChanged:
 		if u.image != nil {
 			u.image.Changed()
@@ -207,6 +211,10 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 		if e, ok := ev.(key.Event); ok && e.State == key.Press {
 			u.quit()
 		}
+	}
+	if u.approvalsChanged.Swap(false) {
+		u.image.Changed() // an answer to a List in flight is stale
+		u.Approvals.Refresh()
 	}
 	if u.changed.Swap(false) || u.eval.TakeChanged() {
 		u.Browser.Refresh()

@@ -13,6 +13,7 @@ import (
 	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/browser/browsertest"
 	phimage "github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/vm"
 )
 
 // TestGUIAttachApprovalsPane drives the attached window's approvals pane
@@ -68,4 +69,32 @@ func TestGUIAttachApprovalsPane(t *testing.T) {
 	if res, _ := check.Eval(ctx, "Account:clone():deposit(1).balance"); res.Values[0] != "6" {
 		t.Fatalf("rejected method installed: %v", res.Values)
 	}
+}
+
+// queuingHook stands in for the server's agent: a message not understood
+// queues a proposal (outside the transaction: nothing commits).
+type queuingHook struct{ s *bootstrap.Session }
+
+func (q queuingHook) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (bool, string, error) {
+	a, err := q.s.Image.PutApproval(&phimage.Approval{Status: phimage.ApprovalPending, Object: "Account", Selector: req.Selector})
+	if err != nil {
+		return false, "", err
+	}
+	return false, "queued for approval " + a.ID, nil
+}
+
+// TestGUIAttachApprovalsFollowOtherClients: a proposal queued by another
+// client's evaluation on the server shows in the attached window's pane
+// (the "approvals" notification), though nothing was committed.
+func TestGUIAttachApprovalsFollowOtherClients(t *testing.T) {
+	u, check, inval := attachedForTestWith(t, func(s *bootstrap.Session) { s.VM.SetNotUnderstood(queuingHook{s}) })
+	h := &routed{t: t, u: u, inval: inval, size: image.Pt(1200, 800)}
+	h.until("the empty queue", func() bool { h.frame(); return u.Approvals.Status() == "" && len(u.Approvals.Pending()) == 0 })
+	if _, err := check.Eval(context.Background(), "Account:quadruple()"); err == nil {
+		t.Fatal("quadruple understood")
+	}
+	h.until("the queued proposal", func() bool {
+		p := u.Approvals.Pending()
+		return len(p) == 1 && p[0].Title() == "Account>>quadruple"
+	})
 }

@@ -47,7 +47,7 @@ type Backend interface {
 
 // Notification is one server-to-client notification.
 type Notification struct {
-	Method string          `json:"method"` // NotifyTranscript or NotifyChanged
+	Method string          `json:"method"` // NotifyTranscript, NotifyChanged or NotifyApprovals
 	Params json.RawMessage `json:"params"`
 }
 

@@ -43,6 +43,7 @@ const (
 	NotifyCancel     = "$/cancelRequest" // CancelParams, from the client: stop a request (as in LSP)
 	NotifyTranscript = "transcript"      // TranscriptParams: what image code printed
 	NotifyChanged    = "changed"         // ChangedParams: a transaction committed
+	NotifyApprovals  = "approvals"       // ApprovalsChangedParams: the pending approvals changed
 )
 
 // JSON-RPC 2.0 error codes: the standard ones, then Phoenix's (in the
@@ -462,6 +463,13 @@ type TranscriptParams struct {
 type ChangedParams struct {
 	Objects []uint64    `json:"objects"`           // OIDs of the records written
 	Methods []MethodRef `json:"methods,omitempty"` // methods defined, changed or removed
+}
+
+// ApprovalsChangedParams says that the image's pending approvals changed
+// without a commit (the server's agent queued a proposal while an
+// evaluation failed): how many wait now.
+type ApprovalsChangedParams struct {
+	Pending int `json:"pending"`
 }
 
 // MethodRef names a method by its owner's OID.
