@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/phoenix-image/phoenix/image"
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -87,4 +88,23 @@ func (b *RemoteBackend) Export(ctx context.Context) (*remote.ExportResult, error
 		return nil
 	})
 	return out, err
+}
+
+// Restore implements remote.Backend: snapshot name as a new image at
+// NAME-SNAPSHOT.image next to the served one (a.image → a-NAME.image),
+// which stays open and unchanged, as the local Image menu's "Restore as
+// new image".
+func (b *RemoteBackend) Restore(ctx context.Context, name string) (*remote.RestoreResult, error) {
+	p := filepath.Clean(b.s.Path)
+	dest := strings.TrimSuffix(p, filepath.Ext(p)) + "-" + name + ".image"
+	err := b.run(ctx, func(*vm.VM) error {
+		if err := image.RestoreSnapshot(b.s.Path, name, dest); err != nil {
+			return fmt.Errorf("restore of snapshot %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &remote.RestoreResult{Path: dest}, nil
 }

@@ -43,9 +43,9 @@ import (
 // approvals pane (approvals.*: guiattach_approvals.go), the
 // not-understood notifier after a failed do-it (guiattach_notifier.go),
 // and the refresh of all of them when any client commits (the "changed"
-// notification), and the Image menu's snapshot, export and snapshot list
-// (image.*: guiattach_menu.go). What is not (yet): the agent chat, the
-// Image menu's import, restore and revert, and the approvals pane's
+// notification), and the Image menu's snapshot, export, snapshot list and
+// restore as a new image (image.*: guiattach_menu.go). What is not (yet):
+// the agent chat, the Image menu's import and revert, and the approvals pane's
 // alternatives and ratings: the window leaves them out rather than
 // pretend.
 

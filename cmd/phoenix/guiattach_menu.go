@@ -18,15 +18,18 @@ import (
 // attachedMenu is the attached window's Image menu: Snapshot (named by the
 // server's time), Export (NAME.phx next to the image, on the server's
 // machine) and Snapshots… (the list), through image.snapshot,
-// image.export and image.snapshots. One action at a time, each on its own
-// goroutine; Status says how the last one went. Import, restore and
-// revert are not remote: they make or swap an image on the server's disk
-// under its other clients.
+// image.export and image.snapshots, and each snapshot's "Restore as new
+// image" (image.restore: NAME-SNAPSHOT.image next to the served one). One
+// action at a time, each on its own goroutine; Status says how the last
+// one went. Import and revert are not remote: revert swaps the image
+// under the server's other clients, and import reads a file the client
+// would have to send.
 type attachedMenu struct {
 	c          *remote.Client
 	invalidate func()
 
 	snapshot, export, snapshots, closeSnaps widget.Clickable
+	restore                                 map[string]*widget.Clickable // by snapshot name
 
 	mu        sync.Mutex
 	running   bool
@@ -109,6 +112,18 @@ func (m *attachedMenu) ListSnapshots() bool {
 	})
 }
 
+// Restore asks the server to restore snapshot name as a new image next to
+// the served one (which stays as it is).
+func (m *attachedMenu) Restore(name string) bool {
+	return m.start("restoring snapshot "+name+" on the server…", func(ctx context.Context) string {
+		r, err := m.c.Restore(ctx, name)
+		if err != nil {
+			return "restore failed: " + remoteMsg(err).Error()
+		}
+		return "snapshot " + name + " restored as new image " + r.Path + " on the server"
+	})
+}
+
 // Layout handles the last frame's clicks and draws the bar, the status
 // and the snapshots shown.
 func (m *attachedMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dimensions {
@@ -120,6 +135,11 @@ func (m *attachedMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dim
 	}
 	if m.snapshots.Clicked(gtx) {
 		m.ListSnapshots()
+	}
+	for name, c := range m.restore {
+		if c.Clicked(gtx) {
+			m.Restore(name)
+		}
 	}
 	if m.closeSnaps.Clicked(gtx) {
 		m.mu.Lock()
@@ -164,7 +184,22 @@ func (m *attachedMenu) Layout(gtx layout.Context, th *material.Theme) layout.Dim
 				size = fmt.Sprintf("%d KB", (sn.Size+999)/1000)
 			}
 			line := sn.Name + "   " + sn.Created.Local().Format("2006-01-02 15:04:05") + "   " + size
-			rows = append(rows, layout.Rigid(material.Body2(th, line).Layout))
+			if m.restore == nil {
+				m.restore = map[string]*widget.Clickable{}
+			}
+			c := m.restore[sn.Name]
+			if c == nil {
+				c = new(widget.Clickable)
+				m.restore[sn.Name] = c
+			}
+			rows = append(rows, layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+				return layout.Flex{Axis: layout.Horizontal, Alignment: layout.Middle}.Layout(gtx,
+					layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+						return layout.Inset{Right: unit.Dp(8)}.Layout(gtx, material.Body2(th, line).Layout)
+					}),
+					button(c, "Restore as new image"),
+				)
+			}))
 		}
 	}
 	return layout.UniformInset(unit.Dp(4)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {

@@ -14,7 +14,8 @@ import (
 
 // TestGUIAttachImageMenu clicks the attached window's Image menu against a
 // served image: Snapshot takes one on the server, Export writes the
-// export file next to the served image, Snapshots… lists them.
+// export file next to the served image, Snapshots… lists them, and a
+// snapshot's "Restore as new image" makes a new image next to it.
 func TestGUIAttachImageMenu(t *testing.T) {
 	u, check, inval := attachedForTest(t)
 	u.th = browsertest.Theme()
@@ -43,6 +44,14 @@ func TestGUIAttachImageMenu(t *testing.T) {
 	h.frame()
 	if _, ok := browsertest.Find(&h.r, list.Snapshots[0].Name); !ok {
 		t.Fatal("the snapshot is not on screen")
+	}
+	h.click("Restore as new image")
+	h.until("restored", func() bool {
+		return strings.HasSuffix(u.Menu.Status(), "on the server") && strings.Contains(u.Menu.Status(), "restored as new image")
+	})
+	restored := strings.TrimSuffix(strings.SplitN(u.Menu.Status(), "new image ", 2)[1], " on the server")
+	if _, err := os.Stat(restored); err != nil || !strings.HasSuffix(restored, "r-"+list.Snapshots[0].Name+".image") {
+		t.Fatalf("restored image %q: %v", restored, err)
 	}
 	img := browsertest.Shoot(t, h.size, &h.ops)
 	browsertest.SavePNG(t, img, "gui_attach_menu.png")

@@ -37,6 +37,7 @@ type Backend interface {
 	Snapshot(ctx context.Context, name string) (*Snapshot, error)
 	Snapshots(ctx context.Context) (*SnapshotsResult, error)
 	Export(ctx context.Context) (*ExportResult, error)
+	Restore(ctx context.Context, name string) (*RestoreResult, error)
 	Approvals(ctx context.Context, all bool) (*ApprovalsResult, error)
 	Approve(ctx context.Context, id, note string) (*Approval, error)
 	Reject(ctx context.Context, id, note string) (*Approval, error)

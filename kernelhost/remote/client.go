@@ -269,6 +269,12 @@ func (c *Client) Export(ctx context.Context) (*ExportResult, error) {
 	return &r, c.Call(ctx, MethodExport, Empty{}, &r)
 }
 
+// Restore restores snapshot name as a new image next to the served one.
+func (c *Client) Restore(ctx context.Context, name string) (*RestoreResult, error) {
+	var r RestoreResult
+	return &r, c.Call(ctx, MethodRestore, SnapshotParams{Name: name}, &r)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

@@ -35,6 +35,26 @@ func TestSnapshotSnapshotsExport(t *testing.T) {
 		t.Fatalf("snapshots: %+v %v", list, err)
 	}
 
+	// Restore "before" as a new image next to the served one.
+	r, err := c.Restore(ctx, "before")
+	if want := strings.TrimSuffix(f.s.Path, filepath.Ext(f.s.Path)) + "-before.image"; err != nil || r.Path != want {
+		t.Fatalf("restore: %+v %v (want %s)", r, err, want)
+	}
+	rs, err := bootstrap.Open(ctx, r.Path, bootstrap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rs.VM.Eval(ctx, "return Account.balance", vm.EvalOptions{Print: true})
+	rs.Close()
+	if err != nil || res.Strings[0] != "10" {
+		t.Fatalf("the restored image's Account.balance = %v, %v", res, err)
+	}
+	if _, err := c.Restore(ctx, "before"); err == nil || !strings.Contains(err.Error(), "before") {
+		t.Fatalf("restoring over an existing image: %v", err)
+	}
+	if _, err := c.Restore(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("restoring an unknown snapshot: %v", err)
+	}
 	if _, err := c.Eval(ctx, "Account.balance = 77"); err != nil {
 		t.Fatal(err)
 	}

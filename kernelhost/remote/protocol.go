@@ -36,6 +36,7 @@ const (
 	MethodSnapshot   = "image.snapshot"  // SnapshotParams → Snapshot: a snapshot of the served image
 	MethodSnapshots  = "image.snapshots" // Empty → SnapshotsResult
 	MethodExport     = "image.export"    // Empty → ExportResult: an export file next to the image, on the server's disk
+	MethodRestore    = "image.restore"   // SnapshotParams → RestoreResult: a snapshot as a new image next to it
 	MethodApprovals  = "approvals.list"
 	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
 	MethodReject     = "approvals.reject"  // DecideParams → Approval
@@ -414,6 +415,12 @@ type ExportResult struct {
 	Path    string `json:"path"`
 	Records int64  `json:"records"`
 	Bytes   int64  `json:"bytes"`
+}
+
+// RestoreResult says where the server restored a snapshot as a new image
+// (NAME-SNAPSHOT.image next to the served one, which stays as it is).
+type RestoreResult struct {
+	Path string `json:"path"`
 }
 
 // Empty is the result of methods that return nothing.

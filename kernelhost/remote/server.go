@@ -335,7 +335,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 }
 
 func methodNames() []string {
-	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodApprovals, MethodApprove, MethodReject}
+	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodRestore, MethodApprovals, MethodApprove, MethodReject}
 }
 
 // startNotifications forwards the backend's notifications to the client
@@ -495,10 +495,16 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, Errorf(CodeInvalidParams, "remove: selector is required")
 		}
 		return Empty{}, b.Remove(ctx, p.Path, p.Selector)
-	case MethodSnapshot:
+	case MethodSnapshot, MethodRestore:
 		var p SnapshotParams
 		if err := decodeParams(m, &p); err != nil {
 			return nil, err
+		}
+		if m.Method == MethodRestore {
+			if p.Name == "" {
+				return nil, Errorf(CodeInvalidParams, "image.restore: name is required")
+			}
+			return b.Restore(ctx, p.Name)
 		}
 		return b.Snapshot(ctx, p.Name)
 	case MethodSnapshots, MethodExport:
