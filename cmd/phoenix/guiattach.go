@@ -40,14 +40,13 @@ import (
 // traits, remove method: guiattach_edit.go), the workspace's do-it,
 // print-it and inspect-it (eval) with what the image printed meanwhile,
 // the Inspector (inspect, eval with self: guiattach_inspect.go), the
-// approvals pane (approvals.*: guiattach_approvals.go), the
-// not-understood notifier after a failed do-it (guiattach_notifier.go),
-// and the refresh of all of them when any client commits (the "changed"
-// notification), and the Image menu's snapshot, export, snapshot list and
-// restore as a new image (image.*: guiattach_menu.go). What is not (yet):
-// the agent chat, the Image menu's import and revert, and the approvals pane's
-// alternatives and ratings: the window leaves them out rather than
-// pretend.
+// approvals pane with its alternatives, pick and rating (approvals.*:
+// guiattach_approvals.go), the not-understood notifier after a failed
+// do-it (guiattach_notifier.go), the Image menu's snapshot, export,
+// snapshot list and restore as a new image (image.*: guiattach_menu.go),
+// and the refresh of them all when any client commits (the "changed"
+// notification). What is not (yet): the agent chat and the Image menu's
+// import and revert: the window leaves them out rather than pretend.
 
 // addGUIAttach gives root's gui command --attach and --token-file: with
 // --attach the window opens on a remote image. (Done here rather than in
@@ -160,6 +159,9 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.Menu.c, u.Menu.invalidate = c, u.invalidate
 	if hasMethod(c, remote.MethodApprovals) {
 		u.Approvals.Queue = remoteQueue{u.image}
+		if hasMethod(c, remote.MethodRate) {
+			u.Approvals.Queue = remotePrefQueue{remoteQueue{u.image}}
+		}
 	}
 }
 
@@ -289,6 +291,7 @@ type remoteImage struct {
 	evalIns   map[remoteEvalInKey]*rAnswer[string]
 	approvals *rAnswer[[]workspace.ProposalView]
 	decides   map[decideKey]*rAnswer[struct{}]
+	alts      map[altKey]*rAnswer[[]workspace.AlternativeView]
 	edits     map[string]*rAnswer[struct{}] // the browser's changes (guiattach_edit.go)
 	histories map[string]*rAnswer[[]browser.Change]
 	senders   map[string]*rAnswer[[]browser.MethodRef]

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/image"
@@ -15,12 +16,61 @@ import (
 // approvals.list, approvals.approve and approvals.reject (the server
 // installs an approved method as one transaction, as `phoenix approvals
 // approve` does). Each proposal shows as a diff against the method it
-// would replace, looked up with "source". Alternatives and ratings are not
-// remote: the queue does not implement workspace.PreferenceQueue, so the
-// pane leaves them out.
+// would replace, looked up with "source". With a server that has them,
+// remotePrefQueue adds alternatives (the server's agent asks its LLM),
+// picking one and ratings (approvals.alternatives/pick/rate).
 type remoteQueue struct{ r *remoteImage }
 
 var _ workspace.ApprovalQueue = remoteQueue{}
+
+// remotePrefQueue is a remoteQueue that implements
+// workspace.PreferenceQueue.
+type remotePrefQueue struct{ remoteQueue }
+
+var _ workspace.PreferenceQueue = remotePrefQueue{}
+
+type altKey struct {
+	id string
+	n  int
+}
+
+// Alternatives implements workspace.PreferenceQueue.
+func (q remotePrefQueue) Alternatives(id string, n int) ([]workspace.AlternativeView, error) {
+	r := q.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return remoteKeyed(r, &r.alts, altKey{id, n}, true, func() ([]workspace.AlternativeView, error) {
+		a, err := r.c.Alternatives(context.Background(), id, n)
+		if err != nil {
+			return nil, remoteMsg(err)
+		}
+		rec := agent.DecodeApproval(&image.Approval{ID: a.ID, Object: a.Object, Selector: a.Selector, Data: a.Data})
+		return workspace.AlternativeViews(&rec.Proposal, rec.Alternatives), nil
+	})
+}
+
+// Pick implements workspace.PreferenceQueue.
+func (q remotePrefQueue) Pick(id string, k int) error {
+	r := q.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := remoteKeyed(r, &r.edits, fmt.Sprintf("pick\x00%s\x00%d", id, k), true, func() (struct{}, error) {
+		_, err := r.c.Pick(context.Background(), id, k, "in the attached GUI")
+		return struct{}{}, remoteMsg(err)
+	})
+	return err
+}
+
+// Rate implements workspace.PreferenceQueue.
+func (q remotePrefQueue) Rate(id string, score int, comment string) error {
+	r := q.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := remoteKeyed(r, &r.edits, fmt.Sprintf("rate\x00%s\x00%d\x00%s", id, score, comment), true, func() (struct{}, error) {
+		return struct{}{}, remoteMsg(r.c.Rate(context.Background(), id, score, comment))
+	})
+	return err
+}
 
 type decideKey struct {
 	id      string
@@ -43,6 +93,7 @@ func (q remoteQueue) List() ([]workspace.ProposalView, error) {
 		for _, a := range res.Approvals {
 			rec := agent.DecodeApproval(&image.Approval{ID: a.ID, Status: a.Status, Object: a.Object, Selector: a.Selector, Created: a.Created, Data: a.Data})
 			view := workspace.ViewOf(a.ID, &rec.Proposal, rec.Sandbox, rec.Decision)
+			view.Alternatives = workspace.AlternativeViews(&rec.Proposal, rec.Alternatives)
 			view.Compared = true
 			if src, err := r.c.Source(ctx, view.Target, view.Selector); err == nil && src.Implementor == view.Target {
 				view.Current, view.Replaces = src.Source, true

@@ -13,6 +13,7 @@ import (
 	"github.com/phoenix-image/phoenix/bootstrap"
 	"github.com/phoenix-image/phoenix/browser/browsertest"
 	phimage "github.com/phoenix-image/phoenix/image"
+	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -97,4 +98,44 @@ func TestGUIAttachApprovalsFollowOtherClients(t *testing.T) {
 		p := u.Approvals.Pending()
 		return len(p) == 1 && p[0].Title() == "Account>>quadruple"
 	})
+}
+
+// TestGUIAttachApprovalsPreferences: the attached pane's preference
+// feedback on the server: a rating is kept there, "Show alternatives"
+// says that this server has no LLM, and picking the stored alternative
+// installs it there.
+func TestGUIAttachApprovalsPreferences(t *testing.T) {
+	var session *bootstrap.Session
+	alt := agent.Proposal{Target: "Account", Selector: "triple", Source: "function Account:triple() return 3 * self.balance + 0 end"}
+	u, check, inval := attachedForTestWith(t, func(s *bootstrap.Session) {
+		session = s
+		rec, _ := json.Marshal(agent.ProposalRecord{Proposal: agent.Proposal{Target: "Account", Selector: "triple", Source: "function Account:triple() return self.balance * 3 end"},
+			Decision: "core object", Alternatives: []agent.Alternative{{N: 1, Proposal: &alt, Sandbox: &sandbox.Result{OK: true, Boundary: "test"}}}})
+		if _, err := s.Image.PutApproval(&phimage.Approval{Status: "pending", Object: "Account", Selector: "triple", Data: rec}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	u.th = browsertest.Theme()
+	ctx := context.Background()
+	h := &routed{t: t, u: u, inval: inval, size: image.Pt(1200, 2400)} // the pane shows the alternative's Pick without scrolling
+	h.until("the proposal with its alternative", func() bool {
+		p := u.Approvals.Pending()
+		return len(p) == 1 && len(p[0].Alternatives) == 1
+	})
+	id := u.Approvals.Pending()[0].ID
+
+	h.click("Rate " + id + ": 4")
+	h.until("the rating on the server", func() bool {
+		ps, err := session.Image.PreferencesTail(1)
+		return err == nil && len(ps) == 1 && ps[0].Kind == agent.PrefRating && ps[0].Approval == id
+	})
+	h.click("Show alternatives of " + id)
+	h.until("the refusal", func() bool { return strings.Contains(u.Approvals.Err(), "alternatives need the LLM") })
+
+	h.click("Pick 1 for " + id)
+	h.until("the alternative installed", func() bool {
+		m, err := check.Source(ctx, "Account", "triple")
+		return err == nil && m.Source == alt.Source
+	})
+	h.until("the queue empty", func() bool { return len(u.Approvals.Pending()) == 0 })
 }

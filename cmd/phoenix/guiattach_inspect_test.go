@@ -72,7 +72,11 @@ func (h *routed) click(prefix string) {
 		}
 		h.t.Fatalf("no widget %q on screen; labels %q", prefix, labels)
 	}
-	browsertest.Click(&h.r, at.Min.Add(at.Max).Div(2))
+	c := at.Min.Add(at.Max).Div(2)
+	if !c.In(image.Rectangle{Max: h.size}) {
+		h.t.Fatalf("widget %q at %v is outside the %v window", prefix, at, h.size)
+	}
+	browsertest.Click(&h.r, c)
 	h.frame()
 	h.frame()
 }

@@ -41,6 +41,11 @@ type Backend interface {
 	Approvals(ctx context.Context, all bool) (*ApprovalsResult, error)
 	Approve(ctx context.Context, id, note string) (*Approval, error)
 	Reject(ctx context.Context, id, note string) (*Approval, error)
+	// Alternatives, Pick and Rate are the approvals pane's preference
+	// feedback (the server's agent asks its LLM for alternatives).
+	Alternatives(ctx context.Context, p AlternativesParams) (*Approval, error)
+	Pick(ctx context.Context, p PickParams) (*Approval, error)
+	Rate(ctx context.Context, p RateParams) error
 	// Subscribe registers f for every notification until cancel is
 	// called. f must not block: the server queues what it gets.
 	Subscribe(f func(Notification)) (cancel func())

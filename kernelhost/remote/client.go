@@ -275,6 +275,24 @@ func (c *Client) Restore(ctx context.Context, name string) (*RestoreResult, erro
 	return &r, c.Call(ctx, MethodRestore, SnapshotParams{Name: name}, &r)
 }
 
+// Alternatives asks the server's agent for n more alternatives to the
+// pending approval id.
+func (c *Client) Alternatives(ctx context.Context, id string, n int) (*Approval, error) {
+	var r Approval
+	return &r, c.Call(ctx, MethodAlts, AlternativesParams{ID: id, N: n}, &r)
+}
+
+// Pick approves the pending approval id with its alternative k.
+func (c *Client) Pick(ctx context.Context, id string, k int, note string) (*Approval, error) {
+	var r Approval
+	return &r, c.Call(ctx, MethodPick, PickParams{ID: id, K: k, Note: note}, &r)
+}
+
+// Rate rates the proposal of approval id (1 to 5).
+func (c *Client) Rate(ctx context.Context, id string, score int, comment string) error {
+	return c.Call(ctx, MethodRate, RateParams{ID: id, Score: score, Comment: comment}, nil)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

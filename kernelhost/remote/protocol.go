@@ -38,8 +38,11 @@ const (
 	MethodExport     = "image.export"    // Empty → ExportResult: an export file next to the image, on the server's disk
 	MethodRestore    = "image.restore"   // SnapshotParams → RestoreResult: a snapshot as a new image next to it
 	MethodApprovals  = "approvals.list"
-	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
-	MethodReject     = "approvals.reject"  // DecideParams → Approval
+	MethodApprove    = "approvals.approve"      // DecideParams → Approval: installs the method
+	MethodReject     = "approvals.reject"       // DecideParams → Approval
+	MethodAlts       = "approvals.alternatives" // AlternativesParams → Approval: the server's agent asks its LLM for more
+	MethodPick       = "approvals.pick"         // PickParams → Approval: approves one alternative (0: the original)
+	MethodRate       = "approvals.rate"         // RateParams → Empty: a person's rating, kept for later prompts
 
 	NotifyCancel     = "$/cancelRequest" // CancelParams, from the client: stop a request (as in LSP)
 	NotifyTranscript = "transcript"      // TranscriptParams: what image code printed
@@ -452,6 +455,28 @@ type Approval struct {
 type DecideParams struct {
 	ID   string `json:"id"`
 	Note string `json:"note,omitempty"`
+}
+
+// AlternativesParams asks for N more alternatives to the pending
+// approval ID (1 to 8); the answer's Data holds all of them.
+type AlternativesParams struct {
+	ID string `json:"id"`
+	N  int    `json:"n"`
+}
+
+// PickParams approves the pending approval ID with its alternative K
+// (0: the original proposal).
+type PickParams struct {
+	ID   string `json:"id"`
+	K    int    `json:"k"`
+	Note string `json:"note,omitempty"`
+}
+
+// RateParams rates the proposal of approval ID (1 to 5).
+type RateParams struct {
+	ID      string `json:"id"`
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
 }
 
 // CancelParams names the request a client no longer waits for. A running

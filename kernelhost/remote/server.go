@@ -335,7 +335,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 }
 
 func methodNames() []string {
-	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodRestore, MethodApprovals, MethodApprove, MethodReject}
+	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodRestore, MethodApprovals, MethodApprove, MethodReject, MethodAlts, MethodPick, MethodRate}
 }
 
 // startNotifications forwards the backend's notifications to the client
@@ -522,6 +522,33 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, err
 		}
 		return b.Approvals(ctx, p.All)
+	case MethodAlts:
+		var p AlternativesParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.N < 1 || p.N > 8 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and n must be 1 to 8", m.Method)
+		}
+		return b.Alternatives(ctx, p)
+	case MethodPick:
+		var p PickParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.K < 0 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and k must not be negative", m.Method)
+		}
+		return b.Pick(ctx, p)
+	case MethodRate:
+		var p RateParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.Score < 1 || p.Score > 5 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and score must be 1 to 5", m.Method)
+		}
+		return Empty{}, b.Rate(ctx, p)
 	case MethodApprove, MethodReject:
 		var p DecideParams
 		if err := decodeParams(m, &p); err != nil {
