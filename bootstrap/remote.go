@@ -36,6 +36,9 @@ type RemoteBackend struct {
 	done  chan struct{}
 	once  sync.Once
 
+	handles remoteHandles // transient values named "@N" (VM goroutine only)
+	pending string        // the pending approvals' ids last seen (VM goroutine only)
+
 	mu     sync.Mutex
 	subs   map[int]func(remote.Notification)
 	nextID int
@@ -135,18 +138,21 @@ func (b *RemoteBackend) Image() string { return b.s.Path }
 func (b *RemoteBackend) Eval(ctx context.Context, p remote.EvalParams) (*remote.EvalResult, error) {
 	var out *remote.EvalResult
 	err := b.run(ctx, func(v *vm.VM) error {
+		if p.Self != "" {
+			var err error
+			out, err = b.evalSelf(ctx, v, p)
+			return err
+		}
 		opt := vm.EvalOptions{Name: "remote", Print: true, Rollback: p.Rollback, Author: vm.Author(p.Author)}
 		if p.BudgetMS > 0 {
 			opt.Budget = time.Duration(p.BudgetMS) * time.Millisecond
 		}
 		res, err := v.Eval(ctx, p.Code, opt)
 		if err != nil {
-			return evalError(err)
+			b.approvalsAfter(err)
+			return evalErrorIn(v, err)
 		}
-		out = &remote.EvalResult{Values: res.Strings}
-		if out.Values == nil {
-			out.Values = []string{}
-		}
+		out = b.evalResult(v, res, p.Ref)
 		return nil
 	})
 	return out, err
@@ -163,6 +169,69 @@ func evalError(err error) error {
 		d.Traceback = append(d.Traceback, f.String())
 	}
 	return remote.EvalFailure(d)
+}
+
+// approvalsAfter publishes an "approvals" notification when an
+// evaluation's message not understood changed the pending approvals (the
+// server's agent queued a proposal: a write outside the transaction, so
+// no "changed" says it). It runs on the VM's goroutine.
+func (b *RemoteBackend) approvalsAfter(err error) {
+	var e *vm.Error
+	if !errors.As(err, &e) || e.Kind != "MessageNotUnderstood" {
+		return
+	}
+	as, aerr := b.s.Image.Approvals(image.ApprovalPending)
+	if aerr != nil {
+		b.opts.Logger.Warn("remote: listing approvals after a message not understood", "err", aerr)
+		return
+	}
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	sig := strings.Join(ids, " ")
+	if sig == b.pending {
+		return
+	}
+	b.pending = sig
+	b.publish(remote.NewNotification(remote.NotifyApprovals, remote.ApprovalsChangedParams{Pending: len(as)}))
+}
+
+// evalErrorIn is evalError with, for a message not understood, the
+// arguments and the target (the receiver or its nearest named prototype),
+// read from the raised MessageNotUnderstood on v's goroutine.
+func evalErrorIn(v *vm.VM, err error) error {
+	var e *vm.Error
+	out := evalError(err)
+	re, ok := out.(*remote.Error)
+	if !ok || !errors.As(err, &e) || e.Kind != "MessageNotUnderstood" {
+		return out
+	}
+	d, _ := re.Detail()
+	d.Arguments = e.Arguments
+	d.Target = mnuTarget(v, e.Value)
+	return remote.EvalFailure(d)
+}
+
+// mnuTarget is the name of the raised error's receiver or of its nearest
+// named prototype, or "".
+func mnuTarget(v *vm.VM, raised lua.LValue) (name string) {
+	defer func() {
+		if recover() != nil { // a receiver made in the rolled-back transaction
+			name = ""
+		}
+	}()
+	t, ok := raised.(*lua.LTable)
+	if !ok {
+		return ""
+	}
+	o := v.ObjectOf(t.RawGetString("receiver"))
+	for p := o; p != nil; p = p.Proto() {
+		if p.Name() != "" {
+			return p.Name()
+		}
+	}
+	return ""
 }
 
 // read runs f in a rolled-back transaction with the read budget.

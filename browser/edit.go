@@ -333,15 +333,9 @@ func (m VMImage) composeTraits(ref ObjectRef, name string, add bool) error {
 	if tr == nil || tr.Kind() != vm.KindTrait {
 		return fail(fmt.Errorf("there is no trait %q in the Lobby", name))
 	}
-	uses := o.Traits()
-	found := false
-	var keep []vm.TraitUse
-	for _, u := range uses {
-		if u.Trait == tr.OID() && tr.OID() != 0 {
-			found = true
-			continue
-		}
-		keep = append(keep, u)
+	src, args, found, err := m.VM.Recompose(o, tr, add)
+	if err != nil {
+		return fail(err)
 	}
 	switch {
 	case add && found:
@@ -349,36 +343,6 @@ func (m VMImage) composeTraits(ref ObjectRef, name string, add bool) error {
 	case !add && !found:
 		return fail(fmt.Errorf("it does not use it"))
 	}
-	args := []lua.LValue{o.T()}
-	var exprs []string
-	for _, u := range keep {
-		t, err := m.VM.Object(u.Trait)
-		if err != nil {
-			return fail(err)
-		}
-		args = append(args, t.T())
-		e := fmt.Sprintf("t%d", len(args)-1)
-		if len(u.Exclude) > 0 {
-			e += ":exclude(" + luaStrings(u.Exclude) + ")"
-		}
-		if len(u.Aliases) > 0 {
-			var as []string
-			for _, a := range u.Aliases {
-				as = append(as, "["+luaString(a.New)+"] = "+luaString(a.Old))
-			}
-			e += ":alias({" + strings.Join(as, ", ") + "})"
-		}
-		exprs = append(exprs, e)
-	}
-	if add {
-		args = append(args, tr.T())
-		exprs = append(exprs, fmt.Sprintf("t%d", len(args)-1))
-	}
-	names := []string{"o"}
-	for i := 1; i < len(args); i++ {
-		names = append(names, fmt.Sprintf("t%d", i))
-	}
-	src := "local " + strings.Join(names, ", ") + " = ...; o:uses(" + strings.Join(exprs, ", ") + ")"
 	err = m.do(func() error {
 		_, err := m.VM.Eval(context.Background(), src, vm.EvalOptions{Name: "browser", Author: m.Author, NoExpr: true, Args: args})
 		return err
@@ -387,33 +351,6 @@ func (m VMImage) composeTraits(ref ObjectRef, name string, add bool) error {
 		return fail(err)
 	}
 	return nil
-}
-
-// luaString quotes s as a Lua string literal.
-func luaString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, c := range []byte(s) {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\%03d", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func luaStrings(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = luaString(s)
-	}
-	return strings.Join(q, ", ")
 }
 
 // RemoveSlot implements Editing.

@@ -143,16 +143,25 @@ func launchXvfb() (string, func(), error) {
 func startGUI(t *testing.T) *guiSession {
 	t.Helper()
 	needTools(t, "Xvfb", "xdotool", "import")
-	bin := buildGUIBin(t)
-	s := &guiSession{t: t, home: t.TempDir(), exited: make(chan error, 1), stderr: &stringsBuilder{}}
-	s.image = filepath.Join(s.home, "smoke.image")
-	if out, errOut, err := phoenix(t, s.home, "image", "new", s.image); err != nil {
+	home := t.TempDir()
+	img := filepath.Join(home, "smoke.image")
+	if out, errOut, err := phoenix(t, home, "image", "new", img); err != nil {
 		t.Fatalf("image new: %v\n%s%s", err, out, errOut)
 	}
+	return startGUIWith(t, home, img, "gui", "--image", img)
+}
+
+// startGUIWith runs the cgo phoenix with args under Xvfb and waits for its
+// window, whose title must name img.
+func startGUIWith(t *testing.T, home, img string, args ...string) *guiSession {
+	t.Helper()
+	needTools(t, "Xvfb", "xdotool", "import")
+	bin := buildGUIBin(t)
+	s := &guiSession{t: t, home: home, image: img, exited: make(chan error, 1), stderr: &stringsBuilder{}}
 	s.display = startXvfb(t)
 	runtimeDir := filepath.Join(s.home, "run")
 	os.MkdirAll(runtimeDir, 0o700)
-	s.cmd = exec.Command(bin, "gui", "--image", s.image)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "DISPLAY="+s.display, "WAYLAND_DISPLAY=", "XDG_RUNTIME_DIR="+runtimeDir,
 		"XDG_DATA_HOME="+filepath.Join(s.home, "data"), "HOME="+s.home)
 	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
@@ -305,4 +314,32 @@ func colours(t *testing.T, path string) int {
 		}
 	}
 	return len(seen)
+}
+
+// TestGUIAttachSmoke opens the cgo phoenix's window on an image that
+// `phoenix serve` serves (gui --attach) under Xvfb, types a do-it that
+// makes an object and inspects it (Ctrl-I opens the Inspector on the
+// server's object: out/gui/attach-inspect.png), quits with Ctrl-Q, and
+// checks through `phoenix attach` that the do-it committed on the server.
+func TestGUIAttachSmoke(t *testing.T) {
+	home := t.TempDir()
+	img := newImage(t, home, "served.image")
+	tok := filepath.Join(home, "token")
+	srv := startServe(t, home, img, tok)
+	s := startGUIWith(t, home, img, "gui", "--attach", srv.addr, "--token-file", tok)
+	if shot := s.screenshot("attach-smoke.png"); colours(t, shot) < 8 {
+		t.Fatalf("%s looks blank", shot)
+	}
+	w, h := s.geometry()
+	s.click(w*5/6, h/4) // the workspace's editor
+	s.typeText("Lobby.probe = Object:clone(); probe.x = 7; return probe")
+	s.key("ctrl+i")
+	time.Sleep(2 * time.Second)
+	s.screenshot("attach-inspect.png")
+	s.quit()
+	out, stderr, err := phoenix(t, home, "attach", srv.addr, "--token-file", tok, "--eval", "return probe.x")
+	if err != nil || strings.TrimSpace(out) != "7" {
+		t.Fatalf("after the attached window's do-it, probe.x = %q (%v)\n%s", out, err, stderr)
+	}
+	srv.stop(t)
 }

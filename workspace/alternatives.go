@@ -35,6 +35,12 @@ type AlternativeView struct {
 // AlternativesDefault is how many alternatives "Show alternatives" asks for.
 const AlternativesDefault = 3
 
+// AlternativeViews describes alts as alternatives to orig (for a queue
+// that decodes approvals itself, e.g. a remote one).
+func AlternativeViews(orig *agent.Proposal, alts []agent.Alternative) []AlternativeView {
+	return alternativeViews(orig, alts)
+}
+
 // alternativeViews describes alts as alternatives to orig.
 func alternativeViews(orig *agent.Proposal, alts []agent.Alternative) []AlternativeView {
 	var out []AlternativeView

@@ -441,6 +441,9 @@ func (a *Approvals) Layout(gtx layout.Context, th *material.Theme) layout.Dimens
 		items = append(items, func(gtx layout.Context) layout.Dimensions {
 			return a.proposal(gtx, th, p, queueBg, queueRm, p.ID+": "+p.Title(), &b[0], &b[1], "Approve "+p.ID, "Reject "+p.ID)
 		})
+		if _, ok := a.Queue.(PreferenceQueue); !ok {
+			continue // alternatives and ratings: this queue cannot take them
+		}
 		alts := a.prefFor(p.ID).alts
 		if len(alts) == 0 {
 			alts = p.Alternatives

@@ -35,15 +35,18 @@ import (
 // The GUI on a remote image (phoenix gui --attach ADDR --token-file F).
 //
 // What is remote: the object browser's tree (browse), its middle pane
-// (mirror: chain, traits, slots, methods with their sources), accepting a
-// method in the editor (define, one transaction on the server), the
-// workspace's do-it and print-it (eval, one transaction each) with what
-// the image printed meanwhile, and the browser's refresh when any client
-// commits (the "changed" notification). What is not (yet): the
-// inspector, inspect-it, the browser's editing menu (history, senders,
-// implementors, create/remove), the agent chat, the not-understood
-// notifier, the approvals pane and the Image menu: the window leaves them
-// out rather than pretend.
+// (mirror), accepting a method (define) and its editing tools (history,
+// revert, senders, implementors, new/remove object, add/remove slot,
+// traits, remove method: guiattach_edit.go), the workspace's do-it,
+// print-it and inspect-it (eval) with what the image printed meanwhile,
+// the Inspector (inspect, eval with self: guiattach_inspect.go), the
+// approvals pane with its alternatives, pick and rating (approvals.*:
+// guiattach_approvals.go), the not-understood notifier after a failed
+// do-it (guiattach_notifier.go), the Image menu's snapshot, export,
+// snapshot list and restore as a new image (image.*: guiattach_menu.go),
+// and the refresh of them all when any client commits (the "changed"
+// notification). What is not (yet): the agent chat and the Image menu's
+// import and revert: the window leaves them out rather than pretend.
 
 // addGUIAttach gives root's gui command --attach and --token-file: with
 // --attach the window opens on a remote image. (Done here rather than in
@@ -115,16 +118,21 @@ func runGUIAttach(ctx context.Context, f attachFlags) error {
 
 // attachedGUI is the window's state over a remote image.
 type attachedGUI struct {
-	th         *material.Theme
-	invalidate func()
-	quit       func()
-	client     *remote.Client
-	addr       string
-	image      *remoteImage
-	eval       *remoteEvaluator
-	Browser    browser.Browser
-	Workspace  workspace.Workspace
-	changed    atomic.Bool // a commit was notified since the last frame
+	th               *material.Theme
+	invalidate       func()
+	quit             func()
+	client           *remote.Client
+	addr             string
+	image            *remoteImage
+	eval             *remoteEvaluator
+	Browser          browser.Browser
+	Workspace        workspace.Workspace
+	Pane             attachedPane        // the workspace and the Inspector (guiattach_pane.go)
+	Approvals        workspace.Approvals // the server's queue (guiattach_approvals.go)
+	Notifier         workspace.Notifier  // a do-it's message not understood (guiattach_notifier.go)
+	Menu             attachedMenu        // the Image menu on the server (guiattach_menu.go); shown when the server has it
+	changed          atomic.Bool
+	approvalsChanged atomic.Bool // the server's pending approvals changed without a commit         // a commit was notified since the last frame
 }
 
 func newAttachedGUI(invalidate func()) *attachedGUI {
@@ -137,9 +145,24 @@ func newAttachedGUI(invalidate func()) *attachedGUI {
 func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.client, u.addr = c, addr
 	u.image = &remoteImage{c: c, invalidate: u.invalidate}
-	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate}
+	u.eval = &remoteEvaluator{c: c, invalidate: u.invalidate, notifier: &u.Notifier}
+	if hasMethod(c, remote.MethodInspect) {
+		// eval's ref and self came with inspect: an older server refuses
+		// them, so its window has no Inspector.
+		u.eval.refs = u.image
+		u.Pane.Inspector.Image = u.image
+	}
+	u.Notifier.Invalidate = u.invalidate
 	u.Browser.Image = u.image
 	u.Workspace.Evaluator = u.eval
+	u.Approvals.Invalidate = u.invalidate
+	u.Menu.c, u.Menu.invalidate = c, u.invalidate
+	if hasMethod(c, remote.MethodApprovals) {
+		u.Approvals.Queue = remoteQueue{u.image}
+		if hasMethod(c, remote.MethodRate) {
+			u.Approvals.Queue = remotePrefQueue{remoteQueue{u.image}}
+		}
+	}
 }
 
 // notify takes the server's notifications (on the client's reader
@@ -150,6 +173,9 @@ func (u *attachedGUI) notify(n remote.Notification) {
 		if t, ok := n.Transcript(); ok && u.eval != nil {
 			u.eval.transcript(t.Text)
 		}
+	case remote.NotifyApprovals:
+		u.approvalsChanged.Store(true)
+		u.invalidate()
 	case remote.NotifyChanged:
 		if u.image != nil {
 			u.image.Changed()
@@ -188,11 +214,27 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 			u.quit()
 		}
 	}
+	if u.approvalsChanged.Swap(false) {
+		u.image.Changed() // an answer to a List in flight is stale
+		u.Approvals.Refresh()
+	}
 	if u.changed.Swap(false) || u.eval.TakeChanged() {
 		u.Browser.Refresh()
+		u.Pane.Inspector.Refresh()
+		u.Approvals.Refresh()
+	}
+	if req, ok := u.Notifier.TakeImplementRequest(); ok {
+		req.OpenIn(&u.Browser)
+		u.invalidate()
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
-	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+	dims := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			if !hasMethod(u.client, remote.MethodSnapshot) {
+				return layout.Dimensions{}
+			}
+			return u.Menu.Layout(gtx, u.th)
+		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
 				layout.Flexed(2.0/3, func(gtx layout.Context) layout.Dimensions {
@@ -201,7 +243,16 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 				}),
 				layout.Flexed(1.0/3, func(gtx layout.Context) layout.Dimensions {
 					gtx.Constraints.Min = gtx.Constraints.Max
-					return u.Workspace.Layout(gtx, u.th)
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+						layout.Flexed(0.6, func(gtx layout.Context) layout.Dimensions {
+							gtx.Constraints.Min = gtx.Constraints.Max
+							return u.layoutPane(gtx)
+						}),
+						layout.Flexed(0.4, func(gtx layout.Context) layout.Dimensions {
+							gtx.Constraints.Min = gtx.Constraints.Max
+							return u.Approvals.Layout(gtx, u.th)
+						}),
+					)
 				}),
 			)
 		}),
@@ -217,6 +268,8 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 				})
 		}),
 	)
+	u.Notifier.Layout(gtx, u.th) // on top, while a notice waits
+	return dims
 }
 
 // remoteImage implements browser.Image over a client, asynchronously: a
@@ -233,6 +286,18 @@ type remoteImage struct {
 	children  map[browser.ObjectRef]*rAnswer[[]browser.ObjectRef]
 	describes map[browser.ObjectRef]*rAnswer[browser.ObjectView]
 	accepts   map[acceptKey]*rAnswer[struct{}]
+	inspects  map[browser.ValueRef]*rAnswer[browser.InspectView]
+	sets      map[remoteSetKey]*rAnswer[struct{}]
+	evalIns   map[remoteEvalInKey]*rAnswer[string]
+	approvals *rAnswer[[]workspace.ProposalView]
+	decides   map[decideKey]*rAnswer[struct{}]
+	alts      map[altKey]*rAnswer[[]workspace.AlternativeView]
+	edits     map[string]*rAnswer[struct{}] // the browser's changes (guiattach_edit.go)
+	histories map[string]*rAnswer[[]browser.Change]
+	senders   map[string]*rAnswer[[]browser.MethodRef]
+	impls     map[string]*rAnswer[[]browser.ObjectRef]
+	handleOf  map[string]int // protocol path → the inspector's handle
+	pathOf    map[int]string
 	objects   int
 	counted   bool
 }
@@ -427,6 +492,8 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
+	refs       *remoteImage        // numbers results for the inspector (nil: none)
+	notifier   *workspace.Notifier // asked about a message not understood (nil: none)
 
 	mu      sync.Mutex
 	src     string
@@ -463,12 +530,15 @@ func (e *remoteEvaluator) Eval(src string) (workspace.EvalResult, error) {
 	e.src, e.running, e.done, e.cancel = src, true, nil, cancel
 	e.printed.Reset()
 	go func() {
-		res, err := e.c.Eval(ctx, src)
+		res, err := e.c.EvalWith(ctx, remote.EvalParams{Code: src, Ref: e.refs != nil})
 		cancel()
 		var r workspace.EvalResult
 		switch {
 		case err == nil:
 			r.Values = res.Values
+			if e.refs != nil {
+				r.Ref = e.refs.handle(res.Ref)
+			}
 		case errors.Is(err, context.Canceled):
 			r.Error = "Interrupted: evaluation interrupted and rolled back"
 		default:
@@ -477,6 +547,9 @@ func (e *remoteEvaluator) Eval(src string) (workspace.EvalResult, error) {
 			if errors.As(err, &re) {
 				if d, ok := re.Detail(); ok {
 					r.Error = d.Detail
+					if d.Kind == "MessageNotUnderstood" && e.notifier != nil {
+						r.Error = e.notUnderstood(d)
+					}
 				}
 			}
 		}

@@ -19,11 +19,19 @@ import (
 	"github.com/phoenix-image/phoenix/browser/browsertest"
 	"github.com/phoenix-image/phoenix/kernelhost/remote"
 	"github.com/phoenix-image/phoenix/vm"
+	"github.com/phoenix-image/phoenix/workspace"
 )
 
 // servedImage serves a fresh image on disk over loopback and returns its
 // address and a client of its own (for checks behind the GUI's back).
 func servedImage(t *testing.T) (addr string, check *remote.Client) {
+	t.Helper()
+	return servedImageWith(t, nil)
+}
+
+// servedImageWith is servedImage with setup run on the session before it
+// is served.
+func servedImageWith(t *testing.T, setup func(s *bootstrap.Session)) (addr string, check *remote.Client) {
 	t.Helper()
 	ctx := context.Background()
 	var be atomic.Pointer[bootstrap.RemoteBackend]
@@ -40,7 +48,10 @@ func servedImage(t *testing.T) (addr string, check *remote.Client) {
 		"function Account:deposit(n) self.balance = self.balance + n; return self end", vm.EvalOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	b := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{})
+	if setup != nil {
+		setup(s)
+	}
+	b := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{}})
 	be.Store(b)
 	srv := &remote.Server{Backend: b, Token: "t0ken"}
 	ln, err := remote.Listen(ctx, "127.0.0.1:0", false)
@@ -61,7 +72,12 @@ func servedImage(t *testing.T) (addr string, check *remote.Client) {
 // invalidations arrive on the channel.
 func attachedForTest(t *testing.T) (*attachedGUI, *remote.Client, chan struct{}) {
 	t.Helper()
-	addr, check := servedImage(t)
+	return attachedForTestWith(t, nil)
+}
+
+func attachedForTestWith(t *testing.T, setup func(s *bootstrap.Session)) (*attachedGUI, *remote.Client, chan struct{}) {
+	t.Helper()
+	addr, check := servedImageWith(t, setup)
 	inval := make(chan struct{}, 1000)
 	u := newAttachedGUI(func() {
 		select {
@@ -165,6 +181,8 @@ func TestGUIAttachBrowsesAndEditsTheRemoteImage(t *testing.T) {
 	// Errors show as in the local workspace.
 	u.Workspace.Editor.SetText("Account:fly()")
 	u.Workspace.DoIt()
+	frames(t, u, inval, "the notifier", func() bool { _, ok := u.Notifier.Notice(); return ok })
+	u.Notifier.Choose(workspace.Abandon)
 	frames(t, u, inval, "do-it error", func() bool {
 		return u.Workspace.Last() != nil && u.Workspace.Last().Result.Failed() && !u.Workspace.Running
 	})

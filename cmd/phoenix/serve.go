@@ -99,7 +99,7 @@ func runServe(ctx context.Context, g *globals, addr, tokenFile string, allowRemo
 	// approvals.approve/reject (or phoenix approvals) decide them.
 	g.resolver.Approver = nil
 
-	be := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{}, Logger: slog.Default()})
+	be := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{r: g.resolver}, Logger: slog.Default()})
 	backend.Store(be)
 	defer be.Close()
 	srv := &remote.Server{Backend: be, Token: token, Logger: slog.Default()}
@@ -121,8 +121,29 @@ func runServe(ctx context.Context, g *globals, addr, tokenFile string, allowRemo
 	return err
 }
 
-// agentDecider decides queued proposals for the remote backend.
-type agentDecider struct{}
+// agentDecider decides queued proposals for the remote backend, and takes
+// the approvals pane's preference feedback (bootstrap.RemotePreferences);
+// alternatives need the agent's resolver (r).
+type agentDecider struct{ r *agent.Resolver }
+
+var _ bootstrap.RemotePreferences = agentDecider{}
+
+func (d agentDecider) Alternatives(ctx context.Context, v *vm.VM, im *image.Image, id string, n int) (*image.Approval, error) {
+	if d.r == nil {
+		return nil, errors.New("no agent is attached to this server: alternatives need the LLM")
+	}
+	a, _, err := d.r.AlternativesQueued(ctx, v, id, n, nil)
+	return a, err
+}
+
+func (agentDecider) Pick(ctx context.Context, v *vm.VM, im *image.Image, id string, k int, by, note string) (*image.Approval, error) {
+	return agent.PickQueued(ctx, v, im, id, k, by, note)
+}
+
+func (agentDecider) Rate(im *image.Image, id string, score int, comment string) error {
+	_, err := agent.RateQueued(im, id, -1, score, comment)
+	return err
+}
 
 func (agentDecider) Approve(ctx context.Context, v *vm.VM, im *image.Image, id, by, note string) (*image.Approval, error) {
 	return agent.ApproveQueued(ctx, v, im, id, by, note)

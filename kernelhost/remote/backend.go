@@ -20,12 +20,32 @@ type Backend interface {
 	// Browse lists the Lobby's objects (path "") or a path's children.
 	Browse(ctx context.Context, path string) (*BrowseResult, error)
 	Mirror(ctx context.Context, path string) (*Mirror, error)
+	// Inspect snapshots any object or table (paths may be "@N" handles).
+	Inspect(ctx context.Context, path string) (*Inspection, error)
 	Source(ctx context.Context, path, selector string) (*SourceResult, error)
 	Define(ctx context.Context, p DefineParams) (*DefineResult, error)
+	// History lists the committed changes of path's own method selector.
+	History(ctx context.Context, path, selector string) (*HistoryResult, error)
+	// Senders and Implementors search the Lobby's objects and their traits.
+	Senders(ctx context.Context, selector string) (*SendersResult, error)
+	Implementors(ctx context.Context, selector string) (*BrowseResult, error)
+	// Compose uses or stops using a trait, as one transaction.
+	Compose(ctx context.Context, p ComposeParams) error
 	Remove(ctx context.Context, path, selector string) error
+	// Snapshot, Snapshots and Export are the Image menu's actions on the
+	// served image (files on the server's machine).
+	Snapshot(ctx context.Context, name string) (*Snapshot, error)
+	Snapshots(ctx context.Context) (*SnapshotsResult, error)
+	Export(ctx context.Context) (*ExportResult, error)
+	Restore(ctx context.Context, name string) (*RestoreResult, error)
 	Approvals(ctx context.Context, all bool) (*ApprovalsResult, error)
 	Approve(ctx context.Context, id, note string) (*Approval, error)
 	Reject(ctx context.Context, id, note string) (*Approval, error)
+	// Alternatives, Pick and Rate are the approvals pane's preference
+	// feedback (the server's agent asks its LLM for alternatives).
+	Alternatives(ctx context.Context, p AlternativesParams) (*Approval, error)
+	Pick(ctx context.Context, p PickParams) (*Approval, error)
+	Rate(ctx context.Context, p RateParams) error
 	// Subscribe registers f for every notification until cancel is
 	// called. f must not block: the server queues what it gets.
 	Subscribe(f func(Notification)) (cancel func())
@@ -33,7 +53,7 @@ type Backend interface {
 
 // Notification is one server-to-client notification.
 type Notification struct {
-	Method string          `json:"method"` // NotifyTranscript or NotifyChanged
+	Method string          `json:"method"` // NotifyTranscript, NotifyChanged or NotifyApprovals
 	Params json.RawMessage `json:"params"`
 }
 

@@ -39,3 +39,35 @@ func BenchmarkRemoteEvalCommitLoopback(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRemoteInspectLoopback is what one refresh of the attached
+// window's Inspector costs: "inspect" of an object with two slots (a
+// rolled-back read, the printStrings of the object and its entries).
+func BenchmarkRemoteInspectLoopback(b *testing.B) {
+	f := serve(b, options{})
+	c := f.dial(b, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if in, err := c.Inspect(ctx, "Account"); err != nil || len(in.Entries) != 2 {
+			b.Fatalf("inspect: %+v %v", in, err)
+		}
+	}
+}
+
+// BenchmarkRemoteSendersLoopback is the attached browser's Senders over
+// the genesis image plus the fixture: every method of the Lobby's objects
+// and their traits parsed on the server.
+func BenchmarkRemoteSendersLoopback(b *testing.B) {
+	f := serve(b, options{})
+	c := f.dial(b, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Senders(ctx, "deposit"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

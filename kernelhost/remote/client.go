@@ -216,6 +216,83 @@ func (c *Client) Eval(ctx context.Context, code string) (*EvalResult, error) {
 	return &r, c.Call(ctx, MethodEval, EvalParams{Code: code}, &r)
 }
 
+// EvalWith evaluates p (Self, Ref, Rollback, ...) as one transaction.
+func (c *Client) EvalWith(ctx context.Context, p EvalParams) (*EvalResult, error) {
+	var r EvalResult
+	return &r, c.Call(ctx, MethodEval, p, &r)
+}
+
+// Inspect snapshots the object or table at path.
+func (c *Client) Inspect(ctx context.Context, path string) (*Inspection, error) {
+	var r Inspection
+	return &r, c.Call(ctx, MethodInspect, PathParams{Path: path}, &r)
+}
+
+// History lists the committed changes of path's own method selector.
+func (c *Client) History(ctx context.Context, path, selector string) (*HistoryResult, error) {
+	var r HistoryResult
+	return &r, c.Call(ctx, MethodHistory, MethodParams{Path: path, Selector: selector}, &r)
+}
+
+// Senders lists the methods whose source sends selector.
+func (c *Client) Senders(ctx context.Context, selector string) (*SendersResult, error) {
+	var r SendersResult
+	return &r, c.Call(ctx, MethodSenders, SelectorParams{Selector: selector}, &r)
+}
+
+// Implementors lists the objects and traits that define selector.
+func (c *Client) Implementors(ctx context.Context, selector string) (*BrowseResult, error) {
+	var r BrowseResult
+	return &r, c.Call(ctx, MethodImpls, SelectorParams{Selector: selector}, &r)
+}
+
+// Compose makes path use the global trait (use), or stop using it.
+func (c *Client) Compose(ctx context.Context, path, trait string, use bool) error {
+	return c.Call(ctx, MethodCompose, ComposeParams{Path: path, Trait: trait, Use: use}, nil)
+}
+
+// Snapshot takes a snapshot of the served image ("" names it by the time).
+func (c *Client) Snapshot(ctx context.Context, name string) (*Snapshot, error) {
+	var r Snapshot
+	return &r, c.Call(ctx, MethodSnapshot, SnapshotParams{Name: name}, &r)
+}
+
+// Snapshots lists the served image's snapshots.
+func (c *Client) Snapshots(ctx context.Context) (*SnapshotsResult, error) {
+	var r SnapshotsResult
+	return &r, c.Call(ctx, MethodSnapshots, Empty{}, &r)
+}
+
+// Export writes an export of the served image next to it, on the server.
+func (c *Client) Export(ctx context.Context) (*ExportResult, error) {
+	var r ExportResult
+	return &r, c.Call(ctx, MethodExport, Empty{}, &r)
+}
+
+// Restore restores snapshot name as a new image next to the served one.
+func (c *Client) Restore(ctx context.Context, name string) (*RestoreResult, error) {
+	var r RestoreResult
+	return &r, c.Call(ctx, MethodRestore, SnapshotParams{Name: name}, &r)
+}
+
+// Alternatives asks the server's agent for n more alternatives to the
+// pending approval id.
+func (c *Client) Alternatives(ctx context.Context, id string, n int) (*Approval, error) {
+	var r Approval
+	return &r, c.Call(ctx, MethodAlts, AlternativesParams{ID: id, N: n}, &r)
+}
+
+// Pick approves the pending approval id with its alternative k.
+func (c *Client) Pick(ctx context.Context, id string, k int, note string) (*Approval, error) {
+	var r Approval
+	return &r, c.Call(ctx, MethodPick, PickParams{ID: id, K: k, Note: note}, &r)
+}
+
+// Rate rates the proposal of approval id (1 to 5).
+func (c *Client) Rate(ctx context.Context, id string, score int, comment string) error {
+	return c.Call(ctx, MethodRate, RateParams{ID: id, Score: score, Comment: comment}, nil)
+}
+
 // Browse lists the Lobby's objects (path "") or the objects a path holds.
 func (c *Client) Browse(ctx context.Context, path string) (*BrowseResult, error) {
 	var r BrowseResult

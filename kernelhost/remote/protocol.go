@@ -21,20 +21,33 @@ const MaxFrame = 4 << 20
 // Method names. Requests carry an id and get exactly one response;
 // notifications (Notify*) carry none and come from the server.
 const (
-	MethodInitialize = "initialize" // InitializeParams → InitializeResult; must be first
-	MethodEval       = "eval"       // EvalParams → EvalResult, or CodeEval with ErrorDetail
-	MethodBrowse     = "browse"     // PathParams → BrowseResult: the Lobby's objects, or an object's children
-	MethodMirror     = "mirror"     // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
-	MethodSource     = "source"     // MethodParams → SourceResult
-	MethodDefine     = "define"     // DefineParams → DefineResult: one transaction
-	MethodRemove     = "remove"     // MethodParams → Empty: one transaction
+	MethodInitialize = "initialize"      // InitializeParams → InitializeResult; must be first
+	MethodEval       = "eval"            // EvalParams → EvalResult, or CodeEval with ErrorDetail
+	MethodBrowse     = "browse"          // PathParams → BrowseResult: the Lobby's objects, or an object's children
+	MethodMirror     = "mirror"          // PathParams → Mirror: prototypes, traits, slots, methods, conflicts
+	MethodSource     = "source"          // MethodParams → SourceResult
+	MethodDefine     = "define"          // DefineParams → DefineResult: one transaction
+	MethodRemove     = "remove"          // MethodParams → Empty: one transaction
+	MethodInspect    = "inspect"         // PathParams → Inspection: any object or table, with its entries
+	MethodHistory    = "history"         // MethodParams → HistoryResult: a method's committed changes
+	MethodSenders    = "senders"         // SelectorParams → SendersResult: methods whose parsed source sends it
+	MethodImpls      = "implementors"    // SelectorParams → BrowseResult: objects and traits defining it
+	MethodCompose    = "compose"         // ComposeParams → Empty: use or stop using a trait, one transaction
+	MethodSnapshot   = "image.snapshot"  // SnapshotParams → Snapshot: a snapshot of the served image
+	MethodSnapshots  = "image.snapshots" // Empty → SnapshotsResult
+	MethodExport     = "image.export"    // Empty → ExportResult: an export file next to the image, on the server's disk
+	MethodRestore    = "image.restore"   // SnapshotParams → RestoreResult: a snapshot as a new image next to it
 	MethodApprovals  = "approvals.list"
-	MethodApprove    = "approvals.approve" // DecideParams → Approval: installs the method
-	MethodReject     = "approvals.reject"  // DecideParams → Approval
+	MethodApprove    = "approvals.approve"      // DecideParams → Approval: installs the method
+	MethodReject     = "approvals.reject"       // DecideParams → Approval
+	MethodAlts       = "approvals.alternatives" // AlternativesParams → Approval: the server's agent asks its LLM for more
+	MethodPick       = "approvals.pick"         // PickParams → Approval: approves one alternative (0: the original)
+	MethodRate       = "approvals.rate"         // RateParams → Empty: a person's rating, kept for later prompts
 
 	NotifyCancel     = "$/cancelRequest" // CancelParams, from the client: stop a request (as in LSP)
 	NotifyTranscript = "transcript"      // TranscriptParams: what image code printed
 	NotifyChanged    = "changed"         // ChangedParams: a transaction committed
+	NotifyApprovals  = "approvals"       // ApprovalsChangedParams: the pending approvals changed
 )
 
 // JSON-RPC 2.0 error codes: the standard ones, then Phoenix's (in the
@@ -215,11 +228,21 @@ type EvalParams struct {
 	Rollback bool   `json:"rollback,omitempty"` // roll back even on success (a dry run)
 	Author   string `json:"author,omitempty"`   // recorded in method history (default "human")
 	BudgetMS int    `json:"budgetMs,omitempty"` // at most the server's budget
+	// Self, if set, is a path (see PathParams) whose value is bound to a
+	// local self: Code is tried as an expression, then as statements.
+	Self string `json:"self,omitempty"`
+	// Ref asks for EvalResult.Ref: a path to the first value when it is
+	// an object or a table (a transient one is kept on the server).
+	Ref bool `json:"ref,omitempty"`
 }
 
 // EvalResult holds the printString of each returned value.
 type EvalResult struct {
 	Values []string `json:"values"`
+	// Ref is a path to the first value ("#OID", or "@N" for a value the
+	// server keeps for this purpose) when asked for and it is an object or
+	// a table; else "".
+	Ref string `json:"ref,omitempty"`
 }
 
 // ErrorDetail is an evaluation error as the VM reports it.
@@ -232,10 +255,17 @@ type ErrorDetail struct {
 	Incomplete bool     `json:"incomplete,omitempty"` // a CompileError at the end of the input
 	Receiver   string   `json:"receiver,omitempty"`   // of a MessageNotUnderstood
 	Selector   string   `json:"selector,omitempty"`
+	Arguments  []string `json:"arguments,omitempty"` // their printStrings, of a MessageNotUnderstood
+	// Target is the receiver or its nearest named prototype: where a
+	// method for Selector would go ("" when unknown).
+	Target string `json:"target,omitempty"`
 }
 
 // PathParams names an object: "" or "Lobby" is the Lobby, "Account" a
-// global, "Account.owner" a slot of it, "#123" the object with OID 123.
+// global, "Account.owner" a slot of it, "#123" the object with OID 123,
+// "@7" a transient value the server kept for an earlier EvalResult.Ref or
+// Inspection entry (inspect and eval's self only; the server keeps a
+// bounded number, the oldest forgotten first).
 type PathParams struct {
 	Path string `json:"path"`
 }
@@ -285,6 +315,26 @@ type Conflict struct {
 	Traits   []string `json:"traits"`
 }
 
+// Inspection is a snapshot of any object or table, as an inspector shows
+// it: an object's data slots (not its methods), a table's items; numeric
+// keys first, in order, then the others by name.
+type Inspection struct {
+	Ref         string  `json:"ref"`  // the path it was asked by, "#OID" when persistent
+	Kind        string  `json:"kind"` // "object", "trait", "table", or a Lua type name
+	PrintString string  `json:"printString"`
+	Proto       string  `json:"proto,omitempty"`     // path of the prototype
+	ProtoName   string  `json:"protoName,omitempty"` // its display name
+	Entries     []Entry `json:"entries"`
+}
+
+// Entry is one slot or item of an Inspection; Ref is a path to its value
+// when that is an object or a table.
+type Entry struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Ref   string `json:"ref,omitempty"`
+}
+
 // SourceResult is a method's source and where it was found.
 type SourceResult struct {
 	Source      string `json:"source"`
@@ -302,6 +352,78 @@ type DefineParams struct {
 // DefineResult names the method defined.
 type DefineResult struct {
 	Selector string `json:"selector"`
+}
+
+// HistoryResult lists a method's committed changes, oldest first.
+type HistoryResult struct {
+	Changes []Change `json:"changes"`
+}
+
+// Change is one committed change of a method ("" old: it was defined,
+// "" new: it was removed).
+type Change struct {
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Note   string    `json:"note,omitempty"`
+	Old    string    `json:"old"`
+	New    string    `json:"new"`
+}
+
+// SelectorParams names a selector.
+type SelectorParams struct {
+	Selector string `json:"selector"`
+}
+
+// SendersResult lists methods (of the Lobby's objects and their traits)
+// whose parsed source sends a selector, sorted by object and selector.
+type SendersResult struct {
+	Methods []MethodAt `json:"methods"`
+}
+
+// MethodAt is one method of one object.
+type MethodAt struct {
+	Object   ObjectRef `json:"object"`
+	Selector string    `json:"selector"`
+}
+
+// ComposeParams adds the global trait Trait to path's composition (Use),
+// or removes it; the other traits keep their exclusions and aliases.
+type ComposeParams struct {
+	Path  string `json:"path"`
+	Trait string `json:"trait"`
+	Use   bool   `json:"use"`
+}
+
+// SnapshotParams names a new snapshot ("" names it by the server's time,
+// e.g. 2026-11-25T23-05-01).
+type SnapshotParams struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Snapshot is one snapshot of the served image.
+type Snapshot struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Size    int64     `json:"size"`
+}
+
+// SnapshotsResult lists the served image's snapshots, oldest first.
+type SnapshotsResult struct {
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// ExportResult says where the server wrote the export (NAME.phx next to
+// the image, on the server's machine) and what it holds.
+type ExportResult struct {
+	Path    string `json:"path"`
+	Records int64  `json:"records"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// RestoreResult says where the server restored a snapshot as a new image
+// (NAME-SNAPSHOT.image next to the served one, which stays as it is).
+type RestoreResult struct {
+	Path string `json:"path"`
 }
 
 // Empty is the result of methods that return nothing.
@@ -335,6 +457,28 @@ type DecideParams struct {
 	Note string `json:"note,omitempty"`
 }
 
+// AlternativesParams asks for N more alternatives to the pending
+// approval ID (1 to 8); the answer's Data holds all of them.
+type AlternativesParams struct {
+	ID string `json:"id"`
+	N  int    `json:"n"`
+}
+
+// PickParams approves the pending approval ID with its alternative K
+// (0: the original proposal).
+type PickParams struct {
+	ID   string `json:"id"`
+	K    int    `json:"k"`
+	Note string `json:"note,omitempty"`
+}
+
+// RateParams rates the proposal of approval ID (1 to 5).
+type RateParams struct {
+	ID      string `json:"id"`
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
+}
+
 // CancelParams names the request a client no longer waits for. A running
 // evaluation is interrupted (and rolls back); its response still comes,
 // as an Interrupted evaluation error.
@@ -351,6 +495,13 @@ type TranscriptParams struct {
 type ChangedParams struct {
 	Objects []uint64    `json:"objects"`           // OIDs of the records written
 	Methods []MethodRef `json:"methods,omitempty"` // methods defined, changed or removed
+}
+
+// ApprovalsChangedParams says that the image's pending approvals changed
+// without a commit (the server's agent queued a proposal while an
+// evaluation failed): how many wait now.
+type ApprovalsChangedParams struct {
+	Pending int `json:"pending"`
 }
 
 // MethodRef names a method by its owner's OID.

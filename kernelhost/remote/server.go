@@ -335,7 +335,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 }
 
 func methodNames() []string {
-	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodApprovals, MethodApprove, MethodReject}
+	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodRestore, MethodApprovals, MethodApprove, MethodReject, MethodAlts, MethodPick, MethodRate}
 }
 
 // startNotifications forwards the backend's notifications to the client
@@ -435,6 +435,42 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, err
 		}
 		return b.Mirror(ctx, p.Path)
+	case MethodInspect:
+		var p PathParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		return b.Inspect(ctx, p.Path)
+	case MethodHistory:
+		var p MethodParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Selector == "" {
+			return nil, Errorf(CodeInvalidParams, "history: selector is required")
+		}
+		return b.History(ctx, p.Path, p.Selector)
+	case MethodSenders, MethodImpls:
+		var p SelectorParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Selector == "" {
+			return nil, Errorf(CodeInvalidParams, "%s: selector is required", m.Method)
+		}
+		if m.Method == MethodSenders {
+			return b.Senders(ctx, p.Selector)
+		}
+		return b.Implementors(ctx, p.Selector)
+	case MethodCompose:
+		var p ComposeParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.Trait == "" {
+			return nil, Errorf(CodeInvalidParams, "compose: trait is required")
+		}
+		return Empty{}, b.Compose(ctx, p)
 	case MethodSource:
 		var p MethodParams
 		if err := decodeParams(m, &p); err != nil {
@@ -459,12 +495,60 @@ func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
 			return nil, Errorf(CodeInvalidParams, "remove: selector is required")
 		}
 		return Empty{}, b.Remove(ctx, p.Path, p.Selector)
+	case MethodSnapshot, MethodRestore:
+		var p SnapshotParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if m.Method == MethodRestore {
+			if p.Name == "" {
+				return nil, Errorf(CodeInvalidParams, "image.restore: name is required")
+			}
+			return b.Restore(ctx, p.Name)
+		}
+		return b.Snapshot(ctx, p.Name)
+	case MethodSnapshots, MethodExport:
+		var p Empty
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if m.Method == MethodSnapshots {
+			return b.Snapshots(ctx)
+		}
+		return b.Export(ctx)
 	case MethodApprovals:
 		var p ApprovalsParams
 		if err := decodeParams(m, &p); err != nil {
 			return nil, err
 		}
 		return b.Approvals(ctx, p.All)
+	case MethodAlts:
+		var p AlternativesParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.N < 1 || p.N > 8 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and n must be 1 to 8", m.Method)
+		}
+		return b.Alternatives(ctx, p)
+	case MethodPick:
+		var p PickParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.K < 0 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and k must not be negative", m.Method)
+		}
+		return b.Pick(ctx, p)
+	case MethodRate:
+		var p RateParams
+		if err := decodeParams(m, &p); err != nil {
+			return nil, err
+		}
+		if p.ID == "" || p.Score < 1 || p.Score > 5 {
+			return nil, Errorf(CodeInvalidParams, "%s: id is required and score must be 1 to 5", m.Method)
+		}
+		return Empty{}, b.Rate(ctx, p)
 	case MethodApprove, MethodReject:
 		var p DecideParams
 		if err := decodeParams(m, &p); err != nil {

@@ -1,0 +1,59 @@
+//go:build cgo
+
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/phoenix-image/phoenix/kernelhost/remote"
+	"github.com/phoenix-image/phoenix/workspace"
+)
+
+// The not-understood notifier on a remote image. A do-it on the server
+// runs to its end there (the server's VM cannot wait for this window), so
+// the notice comes after the evaluation failed and rolled back, from the
+// error's data (receiver, target, selector, arguments, traceback). The
+// choices then say what the failure becomes: "Implement it myself" opens
+// the browser's editor on a skeleton of the method on the target,
+// "Abandon" leaves it, and "Ask the agent" says that the agent runs where
+// the image runs: an attached window cannot reach it (what the server's
+// agent queues shows in the approvals pane).
+
+// Why the evaluation failed, by the choice made on the notifier.
+const (
+	reasonAgentUnreachable = "the agent runs where the image runs and is not reachable from an attached window (what the server's agent queues shows in the approvals pane)"
+	reasonDismissed        = "the notifier was dismissed"
+)
+
+// notUnderstood shows d on the notifier, waits for the choice (or Stop),
+// and returns the evaluation's error text with the reason. It runs on the
+// evaluation's goroutine.
+func (e *remoteEvaluator) notUnderstood(d remote.ErrorDetail) string {
+	target := d.Target
+	if target == "" {
+		target = "Object"
+	}
+	notice := workspace.Notice{Receiver: d.Receiver, Target: target, Selector: d.Selector, Args: d.Arguments, Traceback: strings.Join(d.Traceback, "\n")}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.mu.Lock()
+	e.cancel = cancel // Stop dismisses the notice
+	e.mu.Unlock()
+	c, err := e.notifier.Ask(ctx, notice)
+	cancel()
+	reason := reasonDismissed
+	if err == nil {
+		switch c {
+		case workspace.ImplementIt:
+			reason = workspace.ReasonImplement
+		case workspace.Abandon:
+			reason = workspace.ReasonAbandoned
+		case workspace.AskAgent:
+			reason = reasonAgentUnreachable
+		}
+	}
+	if d.Message != "" && strings.Contains(d.Detail, d.Message) {
+		return strings.Replace(d.Detail, d.Message, d.Message+": "+reason, 1)
+	}
+	return d.Detail + "\n" + reason
+}

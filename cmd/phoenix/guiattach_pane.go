@@ -1,0 +1,89 @@
+//go:build cgo
+
+package main
+
+import (
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+
+	"github.com/phoenix-image/phoenix/browser"
+	"github.com/phoenix-image/phoenix/workspace"
+)
+
+// attachedPane is the attached window's right pane: the workspace and the
+// Inspector as tabs, as in the local window. Inspect-it, a print-it's
+// "Inspect result" and "Inspect selected" open the Inspector; a commit
+// notified by the server refreshes it.
+type attachedPane struct {
+	Inspector      browser.Inspector
+	WorkspaceTab   widget.Clickable
+	InspectorTab   widget.Clickable
+	InspectButton  widget.Clickable
+	showInspector  bool
+	lastInspection *workspace.Inspection
+}
+
+// Open shows ref in the Inspector tab.
+func (p *attachedPane) Open(ref browser.ValueRef, label string) {
+	p.Inspector.Open(ref, label)
+	p.showInspector = true
+}
+
+// ShowingInspector reports whether the Inspector tab is shown.
+func (p *attachedPane) ShowingInspector() bool { return p.showInspector }
+
+func (u *attachedGUI) layoutPane(gtx layout.Context) layout.Dimensions {
+	p := &u.Pane
+	if in := u.Workspace.Inspected; in != nil && in != p.lastInspection {
+		p.lastInspection = in
+		if in.Result.Ref != 0 {
+			p.Open(browser.ValueRef{Handle: in.Result.Ref}, in.Source)
+		}
+	}
+	if p.WorkspaceTab.Clicked(gtx) {
+		p.showInspector = false
+	}
+	if p.InspectorTab.Clicked(gtx) {
+		p.showInspector = true
+	}
+	if p.InspectButton.Clicked(gtx) {
+		if ref, ok := u.Browser.Selected(); ok && ref.OID != 0 {
+			p.Open(browser.ValueRef{OID: ref.OID}, ref.Name)
+		}
+	}
+	if p.Inspector.TakeChanged() {
+		u.Browser.Refresh()
+		gtx.Execute(op.InvalidateCmd{})
+	}
+	tab := func(c *widget.Clickable, label string, on bool) layout.FlexChild {
+		return layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			b := material.Button(u.th, c, label)
+			if !on {
+				b.Background = tabOffColor
+				b.Color = u.th.Fg
+			}
+			return layout.Inset{Right: unit.Dp(4)}.Layout(gtx, b.Layout)
+		})
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
+			return layout.UniformInset(unit.Dp(4)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
+				return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
+					tab(&p.WorkspaceTab, "Workspace", !p.showInspector),
+					tab(&p.InspectorTab, "Inspector", p.showInspector),
+					tab(&p.InspectButton, "Inspect selected", false),
+				)
+			})
+		}),
+		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
+			gtx.Constraints.Min = gtx.Constraints.Max
+			if p.showInspector {
+				return p.Inspector.Layout(gtx, u.th)
+			}
+			return u.Workspace.Layout(gtx, u.th)
+		}),
+	)
+}
