@@ -82,7 +82,12 @@ func TestReplAndEvalRunOnTheGivenHost(t *testing.T) {
 	if code := runCommand(bad, []string{"eval", "error('boom')"}); code != 1 || !strings.Contains(bad.err.String(), "boom") || bad.out.Len() != 0 {
 		t.Errorf("a failing eval: exit status %d, stdout %q, stderr %q", code, bad.out.String(), bad.err.String())
 	}
-	if len(h.powered)+len(again.powered)+len(other.powered)+len(bad.powered) != 0 {
+	// phoenix test (what boot --test runs in the guest) reports there too.
+	tests := &fakeHost{root: root, now: now}
+	if code := runCommand(tests, []string{"test"}); code != 0 || !strings.Contains(tests.out.String(), " passed, 0 failed") {
+		t.Errorf("phoenix test on the fake host: exit status %d, stdout %q, stderr %q", code, tests.out.String(), tests.err.String())
+	}
+	if len(h.powered)+len(again.powered)+len(other.powered)+len(bad.powered)+len(tests.powered) != 0 {
 		t.Error("runCommand powered off; that is its caller's (main's, PID 1's) to do")
 	}
 }
