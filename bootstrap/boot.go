@@ -27,6 +27,18 @@ type Options struct {
 	// OnCommit, if set, is called on the VM's goroutine after each
 	// transaction's batch is durably committed (change notifications).
 	OnCommit func(*vm.Batch)
+	// Host is what the VM runs on (default kernelhost.Hosted): its clock
+	// is the VM's (os.time, os.clock, os.date, method history), its
+	// entropy seeds math.random, and in the guest its console gets the
+	// READY line.
+	Host kernelhost.Host
+}
+
+func (o Options) host() kernelhost.Host {
+	if o.Host == nil {
+		return kernelhost.Hosted{}
+	}
+	return o.Host
 }
 
 // Session is an open image and the VM running on it.
@@ -36,18 +48,20 @@ type Session struct {
 	VM    *vm.VM
 }
 
-// DefaultImagePath is $XDG_DATA_HOME/phoenix/default.image (or
+// DefaultImageName is the default image's name in its host's storage
+// root (kernelhost.Storage.Root).
+const DefaultImageName = "default.image"
+
+// DefaultImagePath is the default image of a hosted process:
+// $XDG_DATA_HOME/phoenix/default.image (or
 // ~/.local/share/phoenix/default.image).
 func DefaultImagePath() string {
-	dir := os.Getenv("XDG_DATA_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = "."
-		}
-		dir = filepath.Join(home, ".local", "share")
-	}
-	return filepath.Join(dir, "phoenix", "default.image")
+	return DefaultImageIn(kernelhost.Hosted{})
+}
+
+// DefaultImageIn is the default image in h's storage root.
+func DefaultImageIn(h kernelhost.Host) string {
+	return filepath.Join(h.Storage().Root(), DefaultImageName)
 }
 
 // Exists reports whether path holds an image.
@@ -97,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 		return nil, err
 	}
 	// In the QEMU guest, the image being open is what the host waits for.
-	kernelhost.Ready(os.Stderr)
+	kernelhost.Ready(opts.host().Console().Err)
 	return &Session{Path: path, Image: im, VM: v}, nil
 }
 
@@ -106,7 +120,9 @@ func vmOptions(im *image.Image, opts Options) vm.Options {
 	if opts.OnCommit != nil {
 		store = observedImage{im, opts.OnCommit}
 	}
-	return vm.Options{Store: store, Transcript: opts.Transcript, Budget: opts.Budget, Logger: opts.Logger}
+	h := opts.host()
+	return vm.Options{Store: store, Transcript: opts.Transcript, Budget: opts.Budget, Logger: opts.Logger,
+		Clock: h.Now, Entropy: h.Entropy()}
 }
 
 // observedImage is the image with a hook after each commit; embedding keeps

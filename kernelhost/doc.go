@@ -12,6 +12,11 @@
 //     child it restarts after a panic for servers), reaps every process,
 //     then syncs, unmounts and powers off.
 //
+// Detect picks a process's Host once at start (Guest in the QEMU guest,
+// else Hosted); cmd/phoenix runs every command on it and leaves through
+// its PowerOff, and bootstrap gives its clock and entropy to the VM (vm
+// takes them as plain options and does not import kernelhost).
+//
 // A microkernel port (an seL4 root task, say) would implement Host with
 // its own servers: a serial driver for Console, a block driver plus a file
 // system good enough for Pebble (or a store on raw blocks) for Storage, a

@@ -16,10 +16,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Guest is the Host of PID 1 under QEMU.
+// Guest is the Host of Phoenix in the QEMU guest: of PID 1 itself, and
+// (pid1 false) of a server command PID 1 runs as its child, which must
+// leave powering off to PID 1.
 type Guest struct {
-	out io.Writer
+	out  io.Writer
+	pid1 bool
 }
+
+func newGuest(pid1 bool) Host { return &Guest{out: os.Stderr, pid1: pid1} }
 
 var _ Host = (*Guest)(nil)
 
@@ -33,8 +38,13 @@ func (*Guest) Now() time.Time     { return time.Now() }
 func (*Guest) Entropy() io.Reader { return rand.Reader }
 
 // PowerOff syncs and unmounts the disk and powers the machine off; it
-// does not return.
+// does not return. In a child of PID 1 it syncs and exits, and PID 1
+// powers off (or restarts the child) after it.
 func (g *Guest) PowerOff(code int) {
+	if !g.pid1 {
+		unix.Sync()
+		os.Exit(code)
+	}
 	fmt.Fprintf(g.out, "\n%s%d\n", ExitPrefix, code)
 	// Nothing of the command may keep the disk busy.
 	if null, err := os.Open("/dev/null"); err == nil {
@@ -115,8 +125,8 @@ func (n guestNet) Addrs() []string {
 }
 
 // Command runs one phoenix command line (without the program name) in
-// this process and returns its exit status.
-type Command func(args []string) int
+// this process, on the Host h, and returns its exit status.
+type Command func(h Host, args []string) int
 
 // RunInit is PID 1: it sets the machine up, runs the command the host
 // chose (ConfigFile on the disk), reaps every process, and powers off
@@ -127,7 +137,7 @@ type Command func(args []string) int
 // server (BootConfig.Restart) runs instead as a child process of this
 // same binary, so that PID 1 survives its panics and restarts it.
 func RunInit(run Command) {
-	g := &Guest{out: os.Stderr}
+	g := &Guest{out: os.Stderr, pid1: true}
 	code := g.run(run)
 	g.PowerOff(code)
 }
@@ -244,7 +254,7 @@ func (g *Guest) runHere(cfg *BootConfig, t0 int64, run Command) (code int) {
 			code = 2
 		}
 	}()
-	return run(cfg.Args)
+	return run(g, cfg.Args)
 }
 
 // runChild starts /init (this same phoenix binary) with the configured

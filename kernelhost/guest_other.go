@@ -7,8 +7,11 @@ import (
 	"os"
 )
 
-// Command runs one phoenix command line in this process.
-type Command func(args []string) int
+// Command runs one phoenix command line in this process, on the Host h.
+type Command func(h Host, args []string) int
+
+// newGuest is never called: InGuest is false where Linux is not.
+func newGuest(bool) Host { return Hosted{Dir: MountPoint} }
 
 // RunInit is PID 1 under QEMU; only Linux guests exist.
 func RunInit(Command) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,9 +27,34 @@ type Host interface {
 	Now() time.Time
 	// Entropy is a source of cryptographically strong random bytes.
 	Entropy() io.Reader
-	// PowerOff flushes storage and ends the machine (guest) or the process
-	// (hosted) with the exit code.
+	// PowerOff ends the machine (guest PID 1: sync, unmount, power off)
+	// or the process (hosted, or a command PID 1 started: exit) with the
+	// exit code. The caller has closed its image first.
 	PowerOff(code int)
+}
+
+// Detect picks the Host of this process, once, at start: the Guest when
+// it runs in the QEMU guest (as PID 1, or as a command PID 1 started),
+// else Hosted over the default data directory (DataDir).
+func Detect() Host {
+	if InGuest() {
+		return newGuest(IsInit())
+	}
+	return Hosted{Dir: DataDir()}
+}
+
+// DataDir is where a hosted Phoenix keeps its files (the default image,
+// histories): $XDG_DATA_HOME/phoenix, else ~/.local/share/phoenix.
+func DataDir() string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "phoenix")
 }
 
 // Console is the standard input and output of the system.
@@ -57,7 +83,8 @@ type Network interface {
 // Hosted is the Host of a normal process: the operating system has set up
 // everything.
 type Hosted struct {
-	// Dir is the storage root (the image's parent directory).
+	// Dir is the storage root, where the default image lives (default
+	// DataDir()).
 	Dir string
 }
 
@@ -67,11 +94,19 @@ func (Hosted) Kind() string { return "hosted" }
 func (Hosted) Console() Console {
 	return Console{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 }
-func (h Hosted) Storage() Storage  { return dirStorage(h.Dir) }
-func (Hosted) Network() Network    { return hostedNet{} }
-func (Hosted) Now() time.Time      { return time.Now() }
-func (Hosted) Entropy() io.Reader  { return rand.Reader }
-func (h Hosted) PowerOff(code int) { syncFS(); os.Exit(code) }
+func (h Hosted) Storage() Storage {
+	if h.Dir == "" {
+		return dirStorage(DataDir())
+	}
+	return dirStorage(h.Dir)
+}
+func (Hosted) Network() Network   { return hostedNet{} }
+func (Hosted) Now() time.Time     { return time.Now() }
+func (Hosted) Entropy() io.Reader { return rand.Reader }
+
+// PowerOff exits the process: the image, closed by then, is durable (its
+// store syncs each commit), so the file systems need no sync.
+func (Hosted) PowerOff(code int) { os.Exit(code) }
 
 type dirStorage string
 

@@ -140,3 +140,21 @@ func TestParseExecMillis(t *testing.T) {
 		t.Error("a line without a time was accepted")
 	}
 }
+
+func TestDetectPicksTheGuestOnlyInTheGuest(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "/srv/data")
+	t.Setenv(T0Env, "")
+	if h := Detect(); h.Kind() != "hosted" || h.Storage().Root() != "/srv/data/phoenix" || (Hosted{}).Storage().Root() != DataDir() {
+		t.Fatalf("outside the guest: %s, root %s", h.Kind(), h.Storage().Root())
+	}
+	// A command PID 1 started (it inherits T0Env): the guest, whose
+	// storage is the disk; its PowerOff leaves powering off to PID 1.
+	t.Setenv(T0Env, "1234")
+	h := Detect()
+	if h.Kind() != "guest" || h.Storage().Root() != MountPoint {
+		t.Fatalf("in the guest: %s, root %s", h.Kind(), h.Storage().Root())
+	}
+	if g, ok := h.(*Guest); !ok || g.pid1 {
+		t.Fatalf("a child of PID 1 is taken for PID 1: %#v", h)
+	}
+}

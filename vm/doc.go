@@ -30,7 +30,10 @@
 // vm knows nothing of Pebble, GUIs, LLMs or QEMU. It persists through the
 // small Store interface (store.go), which package image implements, and it
 // asks for help with a message not understood through the NotUnderstood
-// interface, which the agent implements.
+// interface, which the agent implements. The clock of os.time, os.clock
+// and os.date and the seed of math.random come from Options.Clock and
+// Options.Entropy, which the wiring takes from kernelhost.Host (vm does
+// not import it).
 //
 // It may import only the standard library, gopher-lua, package traits (the
 // trait algebra) and its own subpackages (vm/luasrc, vm/bitlib).

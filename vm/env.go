@@ -115,11 +115,10 @@ func (v *VM) initEnv() {
 	for _, name := range []string{"string", "table", "math", "coroutine"} {
 		b.RawSetString(name, copyTable(L, g.RawGetString(name).(*lua.LTable)))
 	}
+	v.hostMath(b.RawGetString("math").(*lua.LTable))
+	// Of os, only the clock (Options.Clock, see hostlib.go).
 	osT := L.NewTable()
-	osLib := g.RawGetString("os").(*lua.LTable)
-	for _, name := range []string{"time", "clock", "date"} {
-		osT.RawSetString(name, osLib.RawGetString(name))
-	}
+	v.hostOS(osT, g.RawGetString("os").(*lua.LTable))
 	b.RawSetString("os", osT)
 	b.RawSetString("bit", openBit(L))
 	b.RawSetString("print", L.NewFunction(v.luaPrint))

@@ -144,7 +144,7 @@ func (e *CommitError) Unwrap() error { return e.Err }
 // commit writes everything the transaction changed as one batch.
 func (v *VM) commit() error {
 	tx := v.tx
-	enc := &encoder{v: v, now: time.Now().UTC()}
+	enc := &encoder{v: v, now: v.opts.Clock().UTC()}
 	for _, o := range v.candidates() {
 		if o.faulted || o.oid == 0 {
 			continue

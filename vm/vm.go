@@ -2,9 +2,11 @@ package vm
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -28,6 +30,13 @@ type Options struct {
 	Logger *slog.Logger
 	// CallStackSize bounds recursion depth (default 4096 frames).
 	CallStackSize int
+	// Clock is the wall clock of os.time, os.clock and os.date and of the
+	// times recorded in method history (default time.Now). The wiring
+	// passes the host's clock (kernelhost.Host.Now).
+	Clock func() time.Time
+	// Entropy seeds math.random (default crypto/rand.Reader). The wiring
+	// passes the host's source (kernelhost.Host.Entropy).
+	Entropy io.Reader
 }
 
 // VM runs the image's Lua code over its objects. A VM is not safe for
@@ -54,6 +63,9 @@ type VM struct {
 
 	lastMiss       string // selector of the last lookup that fell off Object
 	lastGlobalMiss string
+
+	started time.Time   // Options.Clock when the VM was made (os.clock)
+	rng     *mrand.Rand // math.random, seeded from Options.Entropy
 
 	tx      *txn
 	author  Author
@@ -132,6 +144,16 @@ func newVM(opts Options) (*VM, error) {
 	if opts.CallStackSize <= 0 {
 		opts.CallStackSize = 4096
 	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Entropy == nil {
+		opts.Entropy = rand.Reader
+	}
+	rng, err := seededRand(opts.Entropy)
+	if err != nil {
+		return nil, err
+	}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: opts.CallStackSize, RegistrySize: 1024 * 20, RegistryMaxSize: 1024 * 1024 * 8, RegistryGrowStep: 64})
 	v := &VM{
 		L: L, opts: opts, store: opts.Store, log: opts.Logger,
@@ -143,6 +165,8 @@ func newVM(opts Options) (*VM, error) {
 		nextOID:   opts.Store.NextOID(),
 		author:    AuthorHuman,
 		ctx:       context.Background(),
+		started:   opts.Clock(),
+		rng:       rng,
 	}
 	if v.nextOID < FirstFreeOID {
 		v.nextOID = FirstFreeOID

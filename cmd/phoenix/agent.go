@@ -14,7 +14,6 @@ import (
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/bootstrap"
-	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/sandbox"
 	"github.com/phoenix-image/phoenix/vm"
 )
@@ -45,7 +44,7 @@ func (g *globals) attachAgent(ctx context.Context, s *bootstrap.Session) (func()
 		}
 	}
 	lazy := &lazyValidator{}
-	if kernelhost.InGuest() {
+	if g.hostOrDefault().Kind() == "guest" {
 		// No gVisor under QEMU: the in-process validator or nothing.
 		r.NoSandboxWhy = "in the QEMU guest there is no gVisor sandbox"
 	} else if !g.noSandbox {

@@ -31,10 +31,10 @@ func init() {
 	}
 }
 
-// runCommand runs one command line as main does and returns its exit
-// status.
-func runCommand(args []string) int {
-	g := &globals{}
+// runCommand runs one command line on the Host h (main's, or PID 1's in
+// the guest) and returns its exit status; the caller powers off through h.
+func runCommand(h kernelhost.Host, args []string) int {
+	g := &globals{host: h}
 	root := newRoot(g)
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -52,9 +52,9 @@ func runCommand(args []string) int {
 	}
 	var ve *vm.Error
 	if errors.As(err, &ve) {
-		fmt.Fprintln(os.Stderr, ve.Detail())
+		fmt.Fprintln(h.Console().Err, ve.Detail())
 	} else {
-		fmt.Fprintln(os.Stderr, "phoenix:", err)
+		fmt.Fprintln(h.Console().Err, "phoenix:", err)
 	}
 	return 1
 }

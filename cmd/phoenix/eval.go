@@ -30,7 +30,7 @@ Use - to read CODE from standard input.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code := args[0]
 			if code == "-" {
-				b, err := readAll(os.Stdin)
+				b, err := readAll(g.console().In)
 				if err != nil {
 					return err
 				}
@@ -45,7 +45,7 @@ Use - to read CODE from standard input.`,
 			if err != nil {
 				return err
 			}
-			printResults(res)
+			printResults(g.console().Out, res)
 			return nil
 		},
 	}
@@ -53,14 +53,14 @@ Use - to read CODE from standard input.`,
 	return cmd
 }
 
-func printResults(res *vm.Result) {
+func printResults(w io.Writer, res *vm.Result) {
 	if len(res.Strings) > 0 {
-		fmt.Println(strings.Join(res.Strings, "\t"))
+		fmt.Fprintln(w, strings.Join(res.Strings, "\t"))
 	}
 }
 
-func readAll(f *os.File) (string, error) {
-	b, err := io.ReadAll(f)
+func readAll(r io.Reader) (string, error) {
+	b, err := io.ReadAll(r)
 	return string(b), err
 }
 

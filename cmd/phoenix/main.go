@@ -11,17 +11,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-image/phoenix/agent"
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -36,36 +35,21 @@ type globals struct {
 	logLevel    string
 	autoApprove bool
 	noSandbox   bool
-	cleanup     []func()
+	// host is what this process runs on (kernelhost.Detect): the console,
+	// the storage root of the default image, the VM's clock and entropy.
+	host    kernelhost.Host
+	cleanup []func()
 	// resolver is the agent's resolver of the session opened with
 	// openWithAgent (the shell's planner shares its sandbox, policy,
 	// approver and audit log).
 	resolver *agent.Resolver
 }
 
+// main picks the Host once (kernelhost.Detect), runs the command on it and
+// leaves through it: the command has closed its image by then.
 func main() {
-	g := &globals{}
-	root := newRoot(g)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := root.ExecuteContext(ctx)
-	stop()
-	for _, f := range g.cleanup {
-		f()
-	}
-	if err == nil {
-		return
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		os.Exit(ee.code)
-	}
-	var ve *vm.Error
-	if errors.As(err, &ve) {
-		fmt.Fprintln(os.Stderr, ve.Detail())
-	} else {
-		fmt.Fprintln(os.Stderr, "phoenix:", err)
-	}
-	os.Exit(1)
+	h := kernelhost.Detect()
+	h.PowerOff(runCommand(h, os.Args[1:]))
 }
 
 func newRoot(g *globals) *cobra.Command {
@@ -125,8 +109,17 @@ func (g *globals) imagePath() string {
 	if g.image != "" {
 		return g.image
 	}
-	return bootstrap.DefaultImagePath()
+	return bootstrap.DefaultImageIn(g.hostOrDefault())
 }
+
+func (g *globals) hostOrDefault() kernelhost.Host {
+	if g.host == nil {
+		return kernelhost.Hosted{}
+	}
+	return g.host
+}
+
+func (g *globals) console() kernelhost.Console { return g.hostOrDefault().Console() }
 
 // open opens the selected image; the default image is created on first use.
 func (g *globals) open(ctx context.Context) (*bootstrap.Session, error) {
@@ -136,7 +129,8 @@ func (g *globals) open(ctx context.Context) (*bootstrap.Session, error) {
 		return nil, fmt.Errorf("no image at %s (create one with: phoenix image new %s)", path, path)
 	}
 	return bootstrap.Open(ctx, path, bootstrap.Options{
-		Transcript: os.Stdout, Budget: g.budget, Logger: slog.Default(), Create: create,
+		Transcript: g.console().Out, Budget: g.budget, Logger: slog.Default(), Create: create,
+		Host: g.hostOrDefault(),
 	})
 }
 

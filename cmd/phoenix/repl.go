@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/phoenix-image/phoenix/bootstrap"
+	"github.com/phoenix-image/phoenix/kernelhost"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -47,9 +48,11 @@ func runRepl(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer s.Close()
+	con := g.console()
 	return replLoop(ctx, replSession{
 		banner:  fmt.Sprintf("Phoenix on %s. Each input is one transaction; Ctrl-D leaves.", s.Path),
 		history: historyPath(),
+		console: con,
 		eval: func(ctx context.Context, code string) (bool, error) {
 			res, err := s.VM.Eval(ctx, code, vm.EvalOptions{Name: "repl", Print: true})
 			var ve *vm.Error
@@ -57,11 +60,11 @@ func runRepl(ctx context.Context, g *globals) error {
 			case errors.As(err, &ve) && ve.Kind == "CompileError" && ve.Incomplete:
 				return true, nil
 			case errors.As(err, &ve):
-				fmt.Fprintln(os.Stderr, ve.Detail())
+				fmt.Fprintln(con.Err, ve.Detail())
 			case err != nil:
-				fmt.Fprintln(os.Stderr, err)
+				fmt.Fprintln(con.Err, err)
 			default:
-				printResults(res)
+				printResults(con.Out, res)
 			}
 			return false, nil
 		},
@@ -73,6 +76,9 @@ func runRepl(ctx context.Context, g *globals) error {
 type replSession struct {
 	banner  string // printed first on a terminal
 	history string // the history file on a terminal; "" keeps none
+	// console is where the repl reads and prints (default the process's
+	// stdio; the local repl passes its Host's console).
+	console kernelhost.Console
 	// eval evaluates one complete input under ctx (cancelled by Ctrl-C)
 	// and prints its results or its error. incomplete asks for more
 	// lines; an error ends the repl.
@@ -84,9 +90,14 @@ type replSession struct {
 // input is complete and evaluates it; Ctrl-C interrupts a running
 // evaluation and clears the line at the prompt; Ctrl-D or exit leaves.
 func replLoop(ctx context.Context, rs replSession) error {
+	con := rs.console
+	if con.In == nil {
+		con = kernelhost.Hosted{}.Console()
+	}
 	var rl *readline.Instance
-	if term.IsTerminal(int(os.Stdin.Fd())) {
-		cfg := &readline.Config{Prompt: "phoenix> ", InterruptPrompt: "^C", EOFPrompt: "exit"}
+	if in, ok := con.In.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		cfg := &readline.Config{Prompt: "phoenix> ", InterruptPrompt: "^C", EOFPrompt: "exit",
+			Stdin: readline.NewCancelableStdin(in), Stdout: con.Out, Stderr: con.Err}
 		if rs.history != "" {
 			os.MkdirAll(filepath.Dir(rs.history), 0o755)
 			cfg.HistoryFile = rs.history
@@ -96,9 +107,9 @@ func replLoop(ctx context.Context, rs replSession) error {
 			return err
 		}
 		defer rl.Close()
-		fmt.Println(rs.banner)
+		fmt.Fprintln(con.Out, rs.banner)
 	}
-	lines := newLineReader(rl)
+	lines := &lineReader{rl: rl, in: con.In}
 	// The repl handles SIGINT itself: it interrupts the running evaluation.
 	signal.Reset(os.Interrupt)
 	var buf []string

@@ -105,7 +105,7 @@ func runServe(ctx context.Context, g *globals, addr, tokenFile string, allowRemo
 	srv := &remote.Server{Backend: be, Token: token, Logger: slog.Default()}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("READY %s\n", ln.Addr())
+	fmt.Fprintf(g.console().Out, "READY %s\n", ln.Addr())
 	slog.Info("serving the image", "image", s.Path, "addr", ln.Addr().String())
 
 	select {
@@ -117,7 +117,7 @@ func runServe(ctx context.Context, g *globals, addr, tokenFile string, allowRemo
 	if errors.Is(err, remote.ErrServerClosed) {
 		err = nil
 	}
-	fmt.Fprintln(os.Stderr, "phoenix: serve stopped; closing the image")
+	fmt.Fprintln(g.console().Err, "phoenix: serve stopped; closing the image")
 	return err
 }
 

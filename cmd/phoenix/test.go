@@ -36,7 +36,7 @@ exit status is 1 if any test failed.`,
 			}
 			if verbose {
 				opts.Progress = func(r bootstrap.TestResult) {
-					fmt.Printf("%-5s %s (%v)\n", r.Status, r.Name(), r.Duration.Round(1000))
+					fmt.Fprintf(g.console().Out, "%-5s %s (%v)\n", r.Status, r.Name(), r.Duration.Round(1000))
 				}
 			}
 			rep, err := bootstrap.RunTests(cmd.Context(), s.VM, opts)
@@ -56,7 +56,7 @@ exit status is 1 if any test failed.`,
 					return err
 				}
 			}
-			rep.WriteText(os.Stdout)
+			rep.WriteText(g.console().Out)
 			if rep.Failed > 0 {
 				return exitError{1}
 			}
