@@ -126,7 +126,8 @@ type attachedGUI struct {
 	addr             string
 	image            *remoteImage
 	eval             *remoteEvaluator
-	chat             *remoteChat // the server's agent; nil: the server has no chat.*
+	chat             *remoteChat            // the server's agent; nil: the server has no chat.*
+	askChat          atomic.Pointer[string] // a request for the chat from the notifier's "Ask the agent"
 	Browser          browser.Browser
 	Workspace        workspace.Workspace
 	Pane             attachedPane        // the workspace and the Inspector (guiattach_pane.go)
@@ -164,6 +165,10 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 		u.Pane.Chat.Engine = u.chat
 		// An object named in the chat opens in the Inspector.
 		u.Pane.Chat.Known = func(name string) bool { ref, ok := u.Browser.Global(name); return ok && ref.OID != 0 }
+		u.eval.askAgent = func(request string) {
+			u.askChat.Store(&request) // sent by the next frame, on the UI goroutine
+			u.invalidate()
+		}
 		u.Pane.Chat.Inspect = func(name string) {
 			if ref, ok := u.Browser.Global(name); ok && ref.OID != 0 {
 				u.Pane.Open(browser.ValueRef{OID: ref.OID}, name)
@@ -239,6 +244,10 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 		u.Browser.Refresh()
 		u.Pane.Inspector.Refresh()
 		u.Approvals.Refresh()
+	}
+	if req := u.askChat.Swap(nil); req != nil {
+		u.Pane.Chat.Send(*req)
+		u.Pane.showChat = true
 	}
 	if req, ok := u.Notifier.TakeImplementRequest(); ok {
 		req.OpenIn(&u.Browser)
@@ -509,8 +518,9 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
-	refs       *remoteImage        // numbers results for the inspector (nil: none)
-	notifier   *workspace.Notifier // asked about a message not understood (nil: none)
+	refs       *remoteImage         // numbers results for the inspector (nil: none)
+	notifier   *workspace.Notifier  // asked about a message not understood (nil: none)
+	askAgent   func(request string) // "Ask the agent" sends request in the Chat tab (nil: no chat)
 
 	mu      sync.Mutex
 	src     string

@@ -47,7 +47,11 @@ type attachedChatGUI struct {
 	backend *bootstrap.RemoteBackend
 }
 
-func newAttachedChatGUI(t *testing.T) *attachedChatGUI {
+func newAttachedChatGUI(t *testing.T) *attachedChatGUI { return newAttachedChatGUIWith(t, true) }
+
+// newAttachedChatGUIWith: resolveMisses makes the server's agent the VM's
+// handler of messages not understood, as serve does.
+func newAttachedChatGUIWith(t *testing.T, resolveMisses bool) *attachedChatGUI {
 	t.Helper()
 	t.Setenv("OPENAI_API_KEY", "sk-test") // the server's environment: the window never sees it
 	ctx := context.Background()
@@ -71,7 +75,9 @@ func newAttachedChatGUI(t *testing.T) *attachedChatGUI {
 	g.srv = llmtest.NewServer(t)
 	cfg := agent.LLMConfig{BaseURL: g.srv.URL(), Model: "fake", KeyEnv: "OPENAI_API_KEY", Retries: -1}
 	res := &agent.Resolver{LLM: agent.NewLLMClient(cfg, nil), Model: "fake", InProcess: sandbox.NewInProcess(), Journal: s.Image}
-	s.VM.SetNotUnderstood(res)
+	if resolveMisses {
+		s.VM.SetNotUnderstood(res)
+	}
 	b := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{r: res}})
 	be.Store(b)
 	g.backend = b
@@ -277,5 +283,40 @@ func TestGUIAttachChatRunsTheServersAgent(t *testing.T) {
 	chat := image.Rect(g.size.X*2/3, 40, g.size.X, g.size.Y*6/10)
 	if n := browsertest.Ink(img, chat, bg); n < 2000 {
 		t.Errorf("the chat drew almost nothing (%d pixels)", n)
+	}
+}
+
+// TestGUIAttachAskTheAgentGoesToTheChat: "Ask the agent" on the notifier
+// of a failed remote do-it sends a request to implement the method to the
+// server's agent in the Chat tab, which opens; the agent's proposal waits
+// in the server's queue.
+func TestGUIAttachAskTheAgentGoesToTheChat(t *testing.T) {
+	g := newAttachedChatGUIWith(t, false) // the miss fails on the server; the window asks
+	g.srv.Script(
+		llmtest.ToolCall(agent.ShowPlanTool, chatPlan("Propose Account:withdraw with tests")),
+		llmtest.ToolCall(agent.ProposeTool, chatProposal()),
+		llmtest.Reply("Proposed; approve it in the approvals pane."),
+	)
+	g.waitFor("the Chat tab", func() bool { _, ok := g.find("Chat"); return ok })
+	g.u.Workspace.Editor.SetText("return Account:withdraw(3)")
+	g.u.Workspace.DoIt()
+	g.waitFor("the notice", func() bool { _, ok := g.u.Notifier.Notice(); return ok })
+	g.click("Ask the agent")
+	c := &g.u.Pane.Chat
+	g.waitFor("the chat's request", func() bool { return g.u.Pane.ShowingChat() && g.shows("You: A do-it sent Account:withdraw(3)") })
+	g.waitFor("the failed do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
+	if e := g.u.Workspace.Last(); !strings.Contains(e.Result.Error, reasonAskedInChat) {
+		t.Fatalf("the do-it's error: %+v", e)
+	}
+	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
+	g.click("Run")
+	g.waitFor("the answer", func() bool { return g.shows("Proposed; approve it in the approvals pane.") && !c.Running() })
+	reqs := g.srv.Requests()
+	if len(reqs) != 3 || !strings.Contains(chatJSON(reqs[0].Body.Messages), "Implement Account:withdraw") {
+		t.Fatalf("%d model requests; the first did not carry the request", len(reqs))
+	}
+	as, err := g.check.Approvals(context.Background(), false)
+	if err != nil || len(as.Approvals) != 1 || as.Approvals[0].Selector != "withdraw" {
+		t.Fatalf("the server's pending approvals: %+v, %v", as, err)
 	}
 }
