@@ -289,3 +289,43 @@ func TestChatBadParams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// echoChat answers each turn with n deltas and the whole answer.
+type echoChat struct{ n int }
+
+func (e echoChat) OpenChat() remote.Chat { return e }
+func (e echoChat) Turn(ctx context.Context, text string, emit func(remote.ChatEvent)) {
+	for range e.n {
+		emit(remote.ChatEvent{Kind: remote.ChatDelta, Text: "word "})
+	}
+	emit(remote.ChatEvent{Kind: remote.ChatStep, Step: "answer", Text: text})
+}
+func (echoChat) Confirm(bool)  {}
+func (echoChat) Answer(string) {}
+
+// benchTurns is chat.send to "done" over loopback, with n deltas a turn:
+// the protocol's cost of a turn (the agent's own work excluded).
+func benchTurns(b *testing.B, n int) {
+	f := serve(b, options{chat: echoChat{n: n}})
+	done := make(chan struct{}, 1)
+	c := f.dial(b, func(note remote.Notification) {
+		if e, ok := note.ChatEvent(); ok && e.Kind == remote.ChatDone {
+			done <- struct{}{}
+		}
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.ChatSend(ctx, "hello"); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+	}
+}
+
+// BenchmarkRemoteChatTurnLoopback: a turn with its answer only.
+func BenchmarkRemoteChatTurnLoopback(b *testing.B) { benchTurns(b, 0) }
+
+// BenchmarkRemoteChatTurn100DeltasLoopback: a turn streaming 100 deltas.
+func BenchmarkRemoteChatTurn100DeltasLoopback(b *testing.B) { benchTurns(b, 100) }
