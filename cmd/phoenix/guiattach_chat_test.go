@@ -304,10 +304,6 @@ func TestGUIAttachAskTheAgentGoesToTheChat(t *testing.T) {
 	g.click("Ask the agent")
 	c := &g.u.Pane.Chat
 	g.waitFor("the chat's request", func() bool { return g.u.Pane.ShowingChat() && g.shows("You: A do-it sent Account:withdraw(3)") })
-	g.waitFor("the failed do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
-	if e := g.u.Workspace.Last(); !strings.Contains(e.Result.Error, reasonAskedInChat) {
-		t.Fatalf("the do-it's error: %+v", e)
-	}
 	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
 	g.click("Run")
 	g.waitFor("the answer", func() bool { return g.shows("Proposed; approve it in the approvals pane.") && !c.Running() })
@@ -318,5 +314,12 @@ func TestGUIAttachAskTheAgentGoesToTheChat(t *testing.T) {
 	as, err := g.check.Approvals(context.Background(), false)
 	if err != nil || len(as.Approvals) != 1 || as.Approvals[0].Selector != "withdraw" {
 		t.Fatalf("the server's pending approvals: %+v, %v", as, err)
+	}
+	// The do-it failed saying so (the workspace takes its result when its
+	// tab shows again).
+	g.click("Workspace")
+	g.waitFor("the failed do-it", func() bool { return g.u.Workspace.Last() != nil && !g.u.Workspace.Running })
+	if e := g.u.Workspace.Last(); !strings.Contains(e.Result.Error, reasonAskedInChat) {
+		t.Fatalf("the do-it's error: %+v", e)
 	}
 }
