@@ -212,6 +212,8 @@ func (u *attachedGUI) Status() string {
 	state := "idle"
 	if u.eval.Busy() {
 		state = "evaluating"
+	} else if u.chat != nil && u.chat.Running() {
+		state = "the server's agent is working"
 	}
 	select {
 	case <-u.client.Done():

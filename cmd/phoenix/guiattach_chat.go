@@ -39,6 +39,13 @@ func (r *remoteChat) post(evs ...workspace.ChatEvent) {
 	r.invalidate()
 }
 
+// Running reports whether a turn runs (for the status bar).
+func (r *remoteChat) Running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running
+}
+
 // Drain implements workspace.ChatEngine.
 func (r *remoteChat) Drain() []workspace.ChatEvent {
 	r.mu.Lock()

@@ -206,7 +206,7 @@ func TestGUIAttachChatRunsTheServersAgent(t *testing.T) {
 	c := &g.u.Pane.Chat
 	g.typeRequest("Accounts should support withdraw(n)")
 	g.waitFor("the plan", func() bool { return g.shows("1. Inspect Account") })
-	if !g.shows("You: Accounts should support withdraw(n)") || !c.Running() {
+	if !g.shows("You: Accounts should support withdraw(n)") || !c.Running() || !strings.Contains(g.u.Status(), "the server's agent is working") {
 		t.Fatalf("after sending:\n%s", c.Transcript())
 	}
 	g.waitFor("Run", func() bool { _, ok := g.find("Run"); return ok })
