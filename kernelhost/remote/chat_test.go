@@ -329,3 +329,23 @@ func BenchmarkRemoteChatTurnLoopback(b *testing.B) { benchTurns(b, 0) }
 
 // BenchmarkRemoteChatTurn100DeltasLoopback: a turn streaming 100 deltas.
 func BenchmarkRemoteChatTurn100DeltasLoopback(b *testing.B) { benchTurns(b, 100) }
+
+// A client too slow for a turn's deltas may lose some of them, never the
+// turn's answer or its "done".
+func TestChatSlowClientStillGetsDone(t *testing.T) {
+	f := serve(t, options{chat: echoChat{n: 5000}, notifyQueue: 2})
+	evs := newChatEvents()
+	evs.ch = make(chan remote.ChatEvent, 10000)
+	a := f.dial(t, evs.notify)
+	turn, err := a.ChatSend(context.Background(), "the end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := evs.until(t, remote.ChatDone)
+	if n := len(got); n < 2 || got[n-2] != turn+":step/answer the end" {
+		t.Fatalf("the last events: %q", got[max(0, len(got)-3):])
+	}
+	if len(got) == 5002 || !strings.Contains(f.logs.String(), "dropping notifications") {
+		t.Fatalf("a queue of 2 kept up with 5000 deltas (%d events): the test does not test", len(got))
+	}
+}

@@ -58,6 +58,7 @@ type options struct {
 	initTimeout time.Duration
 	setup       func(v *vm.VM)
 	chat        remote.ChatBackend
+	notifyQueue int
 }
 
 func serve(t testing.TB, o options) *fixture {
@@ -98,7 +99,7 @@ func serve(t testing.TB, o options) *fixture {
 	if o.wrap != nil {
 		backend = o.wrap(be)
 	}
-	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame, InitTimeout: o.initTimeout, Chat: o.chat}
+	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame, InitTimeout: o.initTimeout, Chat: o.chat, NotifyQueue: o.notifyQueue}
 	ln, err := remote.Listen(ctx, "127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
