@@ -165,9 +165,13 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 		u.Pane.Chat.Engine = u.chat
 		// An object named in the chat opens in the Inspector.
 		u.Pane.Chat.Known = func(name string) bool { ref, ok := u.Browser.Global(name); return ok && ref.OID != 0 }
-		u.eval.askAgent = func(request string) {
+		u.eval.askAgent = func(request string) bool {
+			if u.chat.Running() {
+				return false
+			}
 			u.askChat.Store(&request) // sent by the next frame, on the UI goroutine
 			u.invalidate()
+			return true
 		}
 		u.Pane.Chat.Inspect = func(name string) {
 			if ref, ok := u.Browser.Global(name); ok && ref.OID != 0 {
@@ -520,9 +524,9 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
-	refs       *remoteImage         // numbers results for the inspector (nil: none)
-	notifier   *workspace.Notifier  // asked about a message not understood (nil: none)
-	askAgent   func(request string) // "Ask the agent" sends request in the Chat tab (nil: no chat)
+	refs       *remoteImage              // numbers results for the inspector (nil: none)
+	notifier   *workspace.Notifier       // asked about a message not understood (nil: none)
+	askAgent   func(request string) bool // "Ask the agent" sends request in the Chat tab (nil: no chat); false: a turn runs
 
 	mu      sync.Mutex
 	src     string

@@ -27,6 +27,7 @@ const (
 	reasonAgentUnreachable = "the agent runs where the image runs and is not reachable from an attached window (what the server's agent queues shows in the approvals pane)"
 	reasonDismissed        = "the notifier was dismissed"
 	reasonAskedInChat      = "asked the agent in the Chat tab"
+	reasonChatBusy         = "the agent is still working on the Chat tab's last request; ask again when it is done"
 )
 
 // askRequest is the chat request "Ask the agent" sends for n.
@@ -61,8 +62,10 @@ func (e *remoteEvaluator) notUnderstood(d remote.ErrorDetail) string {
 		case workspace.AskAgent:
 			reason = reasonAgentUnreachable
 			if e.askAgent != nil {
-				e.askAgent(askRequest(notice))
 				reason = reasonAskedInChat
+				if !e.askAgent(askRequest(notice)) {
+					reason = reasonChatBusy
+				}
 			}
 		}
 	}
