@@ -141,7 +141,9 @@ func TestGUIAttachBrowserEditing(t *testing.T) {
 	h.click("Remove method deposit")
 	// (Sent to a clone: while deposit is still there, the probe must not
 	// change Account.balance, which Created inherits below.)
-	h.until("method removed", func() bool { return strings.Contains(server("Account:clone():deposit(1)"), "does not understand deposit") })
+	h.until("method removed", func() bool {
+		return strings.Contains(server("Account:clone():deposit(1)"), "does not understand deposit")
+	})
 
 	// A new object, then remove it (a second click confirms).
 	h.click("New object")
