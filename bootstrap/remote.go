@@ -180,6 +180,12 @@ func (b *RemoteBackend) approvalsAfter(err error) {
 	if !errors.As(err, &e) || e.Kind != "MessageNotUnderstood" {
 		return
 	}
+	b.notePending()
+}
+
+// notePending publishes an "approvals" notification if the pending
+// approvals differ from those last seen; on the VM's goroutine.
+func (b *RemoteBackend) notePending() {
 	as, aerr := b.s.Image.Approvals(image.ApprovalPending)
 	if aerr != nil {
 		b.opts.Logger.Warn("remote: listing approvals after a message not understood", "err", aerr)

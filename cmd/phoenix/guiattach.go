@@ -44,9 +44,10 @@ import (
 // guiattach_approvals.go), the not-understood notifier after a failed
 // do-it (guiattach_notifier.go), the Image menu's snapshot, export,
 // snapshot list and restore as a new image (image.*: guiattach_menu.go),
+// the agent's chat, run by the server's agent (chat.*: guiattach_chat.go),
 // and the refresh of them all when any client commits (the "changed"
-// notification). What is not (yet): the agent chat and the Image menu's
-// import and revert: the window leaves them out rather than pretend.
+// notification). What is not (yet): the Image menu's import and revert:
+// the window leaves them out rather than pretend.
 
 // addGUIAttach gives root's gui command --attach and --token-file: with
 // --attach the window opens on a remote image. (Done here rather than in
@@ -125,6 +126,8 @@ type attachedGUI struct {
 	addr             string
 	image            *remoteImage
 	eval             *remoteEvaluator
+	chat             *remoteChat            // the server's agent; nil: the server has no chat.*
+	askChat          atomic.Pointer[string] // a request for the chat from the notifier's "Ask the agent"
 	Browser          browser.Browser
 	Workspace        workspace.Workspace
 	Pane             attachedPane        // the workspace and the Inspector (guiattach_pane.go)
@@ -157,6 +160,25 @@ func (u *attachedGUI) connect(c *remote.Client, addr string) {
 	u.Workspace.Evaluator = u.eval
 	u.Approvals.Invalidate = u.invalidate
 	u.Menu.c, u.Menu.invalidate = c, u.invalidate
+	if hasMethod(c, remote.MethodChatSend) {
+		u.chat = &remoteChat{c: c, invalidate: u.invalidate}
+		u.Pane.Chat.Engine = u.chat
+		// An object named in the chat opens in the Inspector.
+		u.Pane.Chat.Known = func(name string) bool { ref, ok := u.Browser.Global(name); return ok && ref.OID != 0 }
+		u.eval.askAgent = func(request string) bool {
+			if u.chat.Running() {
+				return false
+			}
+			u.askChat.Store(&request) // sent by the next frame, on the UI goroutine
+			u.invalidate()
+			return true
+		}
+		u.Pane.Chat.Inspect = func(name string) {
+			if ref, ok := u.Browser.Global(name); ok && ref.OID != 0 {
+				u.Pane.Open(browser.ValueRef{OID: ref.OID}, name)
+			}
+		}
+	}
 	if hasMethod(c, remote.MethodApprovals) {
 		u.Approvals.Queue = remoteQueue{u.image}
 		if hasMethod(c, remote.MethodRate) {
@@ -172,6 +194,10 @@ func (u *attachedGUI) notify(n remote.Notification) {
 	case remote.NotifyTranscript:
 		if t, ok := n.Transcript(); ok && u.eval != nil {
 			u.eval.transcript(t.Text)
+		}
+	case remote.NotifyChatEvent:
+		if e, ok := n.ChatEvent(); ok && u.chat != nil {
+			u.chat.event(e)
 		}
 	case remote.NotifyApprovals:
 		u.approvalsChanged.Store(true)
@@ -190,6 +216,8 @@ func (u *attachedGUI) Status() string {
 	state := "idle"
 	if u.eval.Busy() {
 		state = "evaluating"
+	} else if u.chat != nil && u.chat.Running() {
+		state = "the server's agent is working"
 	}
 	select {
 	case <-u.client.Done():
@@ -222,6 +250,10 @@ func (u *attachedGUI) Layout(gtx layout.Context) layout.Dimensions {
 		u.Browser.Refresh()
 		u.Pane.Inspector.Refresh()
 		u.Approvals.Refresh()
+	}
+	if req := u.askChat.Swap(nil); req != nil {
+		u.Pane.Chat.Send(*req)
+		u.Pane.showChat = true
 	}
 	if req, ok := u.Notifier.TakeImplementRequest(); ok {
 		req.OpenIn(&u.Browser)
@@ -492,8 +524,9 @@ func asVMError(err error) error {
 type remoteEvaluator struct {
 	c          *remote.Client
 	invalidate func()
-	refs       *remoteImage        // numbers results for the inspector (nil: none)
-	notifier   *workspace.Notifier // asked about a message not understood (nil: none)
+	refs       *remoteImage              // numbers results for the inspector (nil: none)
+	notifier   *workspace.Notifier       // asked about a message not understood (nil: none)
+	askAgent   func(request string) bool // "Ask the agent" sends request in the Chat tab (nil: no chat); false: a turn runs
 
 	mu      sync.Mutex
 	src     string

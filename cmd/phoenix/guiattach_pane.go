@@ -13,24 +13,31 @@ import (
 	"github.com/phoenix-image/phoenix/workspace"
 )
 
-// attachedPane is the attached window's right pane: the workspace and the
-// Inspector as tabs, as in the local window. Inspect-it, a print-it's
-// "Inspect result" and "Inspect selected" open the Inspector; a commit
-// notified by the server refreshes it.
+// attachedPane is the attached window's right pane: the workspace, the
+// Inspector and (when the server has chat.*) the agent's chat as tabs, as
+// in the local window. Inspect-it, a print-it's "Inspect result",
+// "Inspect selected" and the chat's "Inspect NAME" links open the
+// Inspector; a commit notified by the server refreshes it.
 type attachedPane struct {
 	Inspector      browser.Inspector
+	Chat           workspace.Chat // the server's agent (guiattach_chat.go); Engine nil: no chat tab
 	WorkspaceTab   widget.Clickable
 	InspectorTab   widget.Clickable
+	ChatTab        widget.Clickable
 	InspectButton  widget.Clickable
 	showInspector  bool
+	showChat       bool
 	lastInspection *workspace.Inspection
 }
 
 // Open shows ref in the Inspector tab.
 func (p *attachedPane) Open(ref browser.ValueRef, label string) {
 	p.Inspector.Open(ref, label)
-	p.showInspector = true
+	p.showInspector, p.showChat = true, false
 }
+
+// ShowingChat reports whether the Chat tab is shown.
+func (p *attachedPane) ShowingChat() bool { return p.showChat }
 
 // ShowingInspector reports whether the Inspector tab is shown.
 func (p *attachedPane) ShowingInspector() bool { return p.showInspector }
@@ -44,10 +51,13 @@ func (u *attachedGUI) layoutPane(gtx layout.Context) layout.Dimensions {
 		}
 	}
 	if p.WorkspaceTab.Clicked(gtx) {
-		p.showInspector = false
+		p.showInspector, p.showChat = false, false
 	}
 	if p.InspectorTab.Clicked(gtx) {
-		p.showInspector = true
+		p.showInspector, p.showChat = true, false
+	}
+	if p.ChatTab.Clicked(gtx) && p.Chat.Engine != nil {
+		p.showChat = true
 	}
 	if p.InspectButton.Clicked(gtx) {
 		if ref, ok := u.Browser.Selected(); ok && ref.OID != 0 {
@@ -68,18 +78,26 @@ func (u *attachedGUI) layoutPane(gtx layout.Context) layout.Dimensions {
 			return layout.Inset{Right: unit.Dp(4)}.Layout(gtx, b.Layout)
 		})
 	}
+	chatTab := layout.Rigid(func(gtx layout.Context) layout.Dimensions { return layout.Dimensions{} })
+	if p.Chat.Engine != nil {
+		chatTab = tab(&p.ChatTab, "Chat", p.showChat)
+	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx layout.Context) layout.Dimensions {
 			return layout.UniformInset(unit.Dp(4)).Layout(gtx, func(gtx layout.Context) layout.Dimensions {
 				return layout.Flex{Axis: layout.Horizontal}.Layout(gtx,
-					tab(&p.WorkspaceTab, "Workspace", !p.showInspector),
-					tab(&p.InspectorTab, "Inspector", p.showInspector),
+					tab(&p.WorkspaceTab, "Workspace", !p.showInspector && !p.showChat),
+					tab(&p.InspectorTab, "Inspector", p.showInspector && !p.showChat),
+					chatTab,
 					tab(&p.InspectButton, "Inspect selected", false),
 				)
 			})
 		}),
 		layout.Flexed(1, func(gtx layout.Context) layout.Dimensions {
 			gtx.Constraints.Min = gtx.Constraints.Max
+			if p.showChat {
+				return p.Chat.Layout(gtx, u.th)
+			}
 			if p.showInspector {
 				return p.Inspector.Layout(gtx, u.th)
 			}

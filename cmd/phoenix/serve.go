@@ -102,7 +102,8 @@ func runServe(ctx context.Context, g *globals, addr, tokenFile string, allowRemo
 	be := bootstrap.NewRemoteBackend(s, bootstrap.RemoteOptions{Decider: agentDecider{r: g.resolver}, Logger: slog.Default()})
 	backend.Store(be)
 	defer be.Close()
-	srv := &remote.Server{Backend: be, Token: token, Logger: slog.Default()}
+	srv := &remote.Server{Backend: be, Token: token, Logger: slog.Default(),
+		Chat: &serveChat{do: be.Do, resolver: g.resolver}} // the agent's chat runs here, with the server's key and policy
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(g.console().Out, "READY %s\n", ln.Addr())

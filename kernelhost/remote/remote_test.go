@@ -57,6 +57,8 @@ type options struct {
 	maxFrame    int
 	initTimeout time.Duration
 	setup       func(v *vm.VM)
+	chat        remote.ChatBackend
+	notifyQueue int
 }
 
 func serve(t testing.TB, o options) *fixture {
@@ -97,7 +99,7 @@ func serve(t testing.TB, o options) *fixture {
 	if o.wrap != nil {
 		backend = o.wrap(be)
 	}
-	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame, InitTimeout: o.initTimeout}
+	f.srv = &remote.Server{Backend: backend, Token: testToken, Logger: logger, MaxFrame: o.maxFrame, InitTimeout: o.initTimeout, Chat: o.chat, NotifyQueue: o.notifyQueue}
 	ln, err := remote.Listen(ctx, "127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ type Server struct {
 	// NotifyQueue bounds the notifications queued for one slow client
 	// (default 1024); beyond it they are dropped, with a warning.
 	NotifyQueue int
+	// Chat, if set, serves the agent's chat (chat.*): one conversation
+	// per connection, whose events go to that connection only.
+	Chat ChatBackend
 
 	mu     sync.Mutex
 	ctx    context.Context // of every request; cancelled by Close
@@ -153,7 +156,20 @@ type conn struct {
 	inflight map[string]*request // by id: queued or running
 	qmu      sync.Mutex
 	queue    []Notification // notifications not yet written
+	qmax     int            // the queue's bound
+	dropped  bool           // a notification was dropped (logged once)
+	kick     chan struct{}  // wakes the notification writer
 	done     chan struct{}  // closed when the connection ends
+	log      *slog.Logger
+
+	connCtx context.Context // the requests' and turns'; cancelled when the connection ends
+	// The agent's chat (chat.go): the conversation, the running turn.
+	chat       Chat
+	tmu        sync.Mutex
+	turn       *chatTurn
+	turns      int            // turns started (worker goroutine)
+	turnWG     sync.WaitGroup // running turns
+	afterReply func()         // run after the current response (worker goroutine)
 }
 
 func (c *conn) serve() {
@@ -179,14 +195,16 @@ func (c *conn) serve() {
 	// The connection's requests end with it: a client that goes away
 	// interrupts its running evaluation.
 	connCtx, cancelConn := context.WithCancel(ctx)
+	c.connCtx = connCtx
 	var reqs chan *request
 	var workerDone chan struct{}
 	defer func() {
-		cancelConn()
+		cancelConn() // stops a running chat turn too
 		if reqs != nil {
 			close(reqs)
 			<-workerDone
 		}
+		c.turnWG.Wait()
 	}()
 	// A client has InitTimeout to authenticate; then it may stay idle.
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.initTimeout()))
@@ -330,7 +348,7 @@ func (c *conn) initialize(ctx context.Context, m *Message, log *slog.Logger) boo
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.startNotifications(log)
-	c.writeLocked(c.response(m, &InitializeResult{ProtocolVersion: ProtocolVersion, Server: name, Image: c.srv.Backend.Image(), Methods: methodNames()}, nil))
+	c.writeLocked(c.response(m, &InitializeResult{ProtocolVersion: ProtocolVersion, Server: name, Image: c.srv.Backend.Image(), Methods: c.srv.methods()}, nil))
 	return true
 }
 
@@ -338,40 +356,33 @@ func methodNames() []string {
 	return []string{MethodInitialize, MethodEval, MethodBrowse, MethodMirror, MethodSource, MethodDefine, MethodRemove, MethodInspect, MethodHistory, MethodSenders, MethodImpls, MethodCompose, MethodSnapshot, MethodSnapshots, MethodExport, MethodRestore, MethodApprovals, MethodApprove, MethodReject, MethodAlts, MethodPick, MethodRate}
 }
 
+// methods is what this server implements: methodNames, and the chat's
+// methods when it has a ChatBackend.
+func (s *Server) methods() []string {
+	if s.Chat == nil {
+		return methodNames()
+	}
+	return append(methodNames(), chatMethods...)
+}
+
 // startNotifications forwards the backend's notifications to the client
 // through a bounded queue, so the backend never waits for a slow client.
 // The queue is flushed before every response, so a client sees what an
 // evaluation printed before its result.
 func (c *conn) startNotifications(log *slog.Logger) {
-	max := c.srv.NotifyQueue
-	if max <= 0 {
-		max = 1024
+	c.qmax = c.srv.NotifyQueue
+	if c.qmax <= 0 {
+		c.qmax = 1024
 	}
-	kick := make(chan struct{}, 1)
+	c.kick = make(chan struct{}, 1)
 	c.done = make(chan struct{})
-	dropped := false
-	cancel := c.srv.Backend.Subscribe(func(note Notification) {
-		c.qmu.Lock()
-		if len(c.queue) >= max {
-			if !dropped {
-				dropped = true
-				log.Warn("remote: client too slow; dropping notifications", "queue", max)
-			}
-			c.qmu.Unlock()
-			return
-		}
-		c.queue = append(c.queue, note)
-		c.qmu.Unlock()
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
-	})
+	c.log = log
+	cancel := c.srv.Backend.Subscribe(func(note Notification) { c.notify(note, false) })
 	go func() {
 		defer cancel()
 		for {
 			select {
-			case <-kick:
+			case <-c.kick:
 				c.wmu.Lock()
 				err := c.flushLocked()
 				c.wmu.Unlock()
@@ -383,6 +394,28 @@ func (c *conn) startNotifications(log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// notify queues a notification for this connection only. Beyond the
+// queue's bound it is dropped (logged once), unless keep is set: a chat
+// turn's events but its deltas are kept, so that a slow client still
+// learns that its turn is over.
+func (c *conn) notify(note Notification, keep bool) {
+	c.qmu.Lock()
+	if len(c.queue) >= c.qmax && !keep {
+		if !c.dropped {
+			c.dropped = true
+			c.log.Warn("remote: client too slow; dropping notifications", "queue", c.qmax)
+		}
+		c.qmu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, note)
+	c.qmu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
 }
 
 // flushLocked writes the queued notifications; c.wmu is held.
@@ -410,9 +443,16 @@ func (c *conn) handle(ctx context.Context, m *Message, log *slog.Logger) {
 	}()
 	res, err := c.dispatch(ctx, m)
 	c.reply(m, res, err)
+	if f := c.afterReply; f != nil {
+		c.afterReply = nil
+		f()
+	}
 }
 
 func (c *conn) dispatch(ctx context.Context, m *Message) (any, error) {
+	if res, err, ok := c.dispatchChat(ctx, m); ok {
+		return res, err
+	}
 	b := c.srv.Backend
 	switch m.Method {
 	case MethodInitialize:
