@@ -100,6 +100,29 @@ func (s *vectorSlab) put(id string, v []float32) {
 	s.data = append(s.data, v...)
 }
 
+// putBytes is put of a vector given as little-endian float32 bytes.
+func (s *vectorSlab) putBytes(id string, b []byte) {
+	d := len(b) / 4
+	if s.row == nil {
+		s.row = map[string]int{}
+	}
+	s.remove(id)
+	if d == 0 {
+		return
+	}
+	if s.dim == 0 {
+		s.dim = d
+	}
+	if d != s.dim {
+		return
+	}
+	s.row[id] = len(s.ids)
+	s.ids = append(s.ids, id)
+	for i := 0; i < len(b); i += 4 {
+		s.data = append(s.data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+	}
+}
+
 func (s *vectorSlab) remove(id string) {
 	r, ok := s.row[id]
 	if !ok {
@@ -218,14 +241,20 @@ func (e *Embedded) rebuild(idx bleve.Index, wantVecs bool, progress func(int)) e
 }
 
 // loadVectors reads only the items' vectors from the image into the slab
-// (the index came from the cache).
+// (the index came from the cache), decoding their bytes straight into it.
 func (e *Embedded) loadVectors() error {
 	err := e.p.Memories(func(id string, v []byte) error {
-		vec, err := decodeVector(v)
+		if len(v) > 0 && v[0] == '{' { // the older format: parse it all
+			if it, err := decodeItem(v); err == nil {
+				e.vecs.put(id, it.Vector)
+			}
+			return nil
+		}
+		_, vec, err := splitItem(v)
 		if err != nil {
 			return nil // undecodable: not indexed either (see rebuild)
 		}
-		e.vecs.put(id, vec)
+		e.vecs.putBytes(id, vec)
 		return nil
 	})
 	if err != nil {
@@ -285,6 +314,7 @@ func (e *Embedded) RememberAll(items []Item) error {
 		e.indexFailed()
 		return fmt.Errorf("memory: indexing: %w", err)
 	}
+	e.written()
 	if e.opts.Embedder != nil {
 		for i := range items {
 			e.vecs.put(items[i].ID, items[i].Vector)
@@ -483,6 +513,7 @@ func (e *Embedded) Prune(ctx context.Context, f Filter) (int, error) {
 		e.indexFailed()
 		return len(ids), fmt.Errorf("memory: updating the index: %w", err)
 	}
+	e.written()
 	return len(ids), nil
 }
 
@@ -521,7 +552,7 @@ func (e *Embedded) Close() error {
 
 // openBatch is how many items OpenEmbedded indexes per bleve batch (each
 // batch becomes a segment; fewer, larger ones index and search faster).
-const openBatch = 1000
+const openBatch = 5000
 
 // An item as the image keeps it: the byte itemFormat, the length of
 // the item's JSON (uvarint), the JSON (without the vector) and the vector's
@@ -601,21 +632,4 @@ func decodeItem(v []byte) (Item, error) {
 	}
 	st.Item.Vector = floats(vec)
 	return st.Item, nil
-}
-
-// decodeVector returns only an item's vector (nil if it has none),
-// without parsing its JSON in the current format.
-func decodeVector(v []byte) ([]float32, error) {
-	js, vec, err := splitItem(v)
-	if err != nil {
-		return nil, err
-	}
-	if v[0] == '{' {
-		it, err := decodeItem(js)
-		return it.Vector, err
-	}
-	if !json.Valid(js) {
-		return nil, errors.New("corrupt item JSON")
-	}
-	return floats(vec), nil
 }

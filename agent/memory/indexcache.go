@@ -79,6 +79,7 @@ var bleveVersion = sync.OnceValue(func() string {
 type indexCache struct {
 	dir string
 	p   IndexCacher
+	gen []byte // the memory generation the index reflects
 
 	mu      sync.Mutex
 	dirty   bool // the manifest was removed for this session's writes
@@ -137,6 +138,7 @@ func (e *Embedded) openCached(ic IndexCacher, dir string, wantVecs bool, progres
 	if err != nil {
 		return fmt.Errorf("memory: %w", err)
 	}
+	e.cache.gen = gen
 	why := checkCache(dir, hex.EncodeToString(gen))
 	if why == "" {
 		idx, err := bleve.Open(dir)
@@ -266,6 +268,23 @@ func (e *Embedded) beforeWrite() {
 	}
 }
 
+// written runs (under e.mu) after a write to the image and the index: it
+// notes the generation the index now reflects (read here, not at Close,
+// which may come after the image closed).
+func (e *Embedded) written() {
+	if c := e.cache; c != nil {
+		gen, err := c.p.MemoryGeneration()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err != nil {
+			e.log.Warn("memory: reading the memory generation; the index cache will not be trusted", "err", err)
+			c.stale = true
+			return
+		}
+		c.gen = gen
+	}
+}
+
 // indexFailed runs when the image was written but the index could not be
 // updated to match.
 func (e *Embedded) indexFailed() {
@@ -287,7 +306,7 @@ func (c *indexCache) close(closedOK bool, log *slog.Logger) {
 		log.Info("memory: the index cache may not reflect the items; the next open rebuilds it", "dir", c.dir)
 		return
 	}
-	if err := writeManifest(c.dir, c.p); err != nil {
+	if err := writeManifest(c.dir, c.gen); err != nil {
 		log.Warn("memory: writing the index cache's manifest (the next open rebuilds it)", "dir", c.dir, "err", err)
 	}
 }
@@ -300,11 +319,7 @@ func (c *indexCache) unregister() {
 	openCachesMu.Unlock()
 }
 
-func writeManifest(dir string, p IndexCacher) error {
-	gen, err := p.MemoryGeneration()
-	if err != nil {
-		return err
-	}
+func writeManifest(dir string, gen []byte) error {
 	files, err := cacheFiles(dir)
 	if err != nil {
 		return err

@@ -365,3 +365,26 @@ func TestIndexCacheReadOnlyImage(t *testing.T) {
 		t.Fatal("a read-only image got a cache directory")
 	}
 }
+
+// The CLI closes the image before the agent's store: the cache written
+// then is still valid, and reflects the session's writes.
+func TestIndexCacheStoreClosedAfterTheImage(t *testing.T) {
+	path := cacheFixture(t)
+	im, err := image.Open(path, image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenEmbedded(im, Options{Embedder: &syncEmbedder{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remember(context.Background(), Item{Kind: KindMethod, Object: "Queue", Selector: "enqueue", Purpose: "append an element to the queue"}); err != nil {
+		t.Fatal(err)
+	}
+	im.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, s = reopen(t, path, "cache", nil)
+	mustFind(t, s, "enqueue an element", "enqueue")
+}
