@@ -165,12 +165,26 @@ func (im *Image) DeleteMemories(ids []string) error {
 // Memories calls fn with every memory item, in id order. An error from fn
 // stops the scan and is returned.
 func (im *Image) Memories(fn func(id string, value []byte) error) error {
+	return im.scanMemories(fn, true)
+}
+
+// ScanMemories is Memories without copying the values: value is valid
+// only during the call to fn (for a reader that keeps a part of each, such
+// as the memory's vector loader).
+func (im *Image) ScanMemories(fn func(id string, value []byte) error) error {
+	return im.scanMemories(fn, false)
+}
+
+func (im *Image) scanMemories(fn func(id string, value []byte) error, clone bool) error {
 	if err := im.checkOpen("read the memory of"); err != nil {
 		return err
 	}
 	var stop error
 	err := scan(im.db, &pebble.IterOptions{LowerBound: prefixMemory, UpperBound: prefixEnd(prefixMemory)}, func(k, v []byte) error {
-		if err := fn(string(k[len(prefixMemory):]), bytes.Clone(v)); err != nil {
+		if clone {
+			v = bytes.Clone(v)
+		}
+		if err := fn(string(k[len(prefixMemory):]), v); err != nil {
 			stop = err
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"unsafe"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -118,10 +119,21 @@ func (s *vectorSlab) putBytes(id string, b []byte) {
 	}
 	s.row[id] = len(s.ids)
 	s.ids = append(s.ids, id)
-	for i := 0; i < len(b); i += 4 {
-		s.data = append(s.data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+	start := len(s.data)
+	s.data = append(s.data, make([]float32, d)...)
+	if littleEndian {
+		// The slab's floats as bytes: one copy, no per-element decode.
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&s.data[start])), 4*d), b)
+		return
+	}
+	for i := range d {
+		s.data[start+i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 }
+
+// littleEndian is whether float32s in memory are laid out as the image
+// stores them.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func (s *vectorSlab) remove(id string) {
 	r, ok := s.row[id]
@@ -242,8 +254,19 @@ func (e *Embedded) rebuild(idx bleve.Index, wantVecs bool, progress func(int)) e
 
 // loadVectors reads only the items' vectors from the image into the slab
 // (the index came from the cache), decoding their bytes straight into it.
-func (e *Embedded) loadVectors() error {
-	err := e.p.Memories(func(id string, v []byte) error {
+func (e *Embedded) loadVectors(items, dim int) error {
+	if items > 0 && dim > 0 {
+		e.vecs.data = make([]float32, 0, items*dim)
+		e.vecs.ids = make([]string, 0, items)
+		e.vecs.row = make(map[string]int, items)
+	}
+	scan := e.p.Memories
+	if sc, ok := e.p.(interface {
+		ScanMemories(fn func(id string, value []byte) error) error
+	}); ok {
+		scan = sc.ScanMemories // no copy of each value: the slab copies the vector
+	}
+	err := scan(func(id string, v []byte) error {
 		if len(v) > 0 && v[0] == '{' { // the older format: parse it all
 			if it, err := decodeItem(v); err == nil {
 				e.vecs.put(id, it.Vector)
@@ -542,10 +565,12 @@ func (e *Embedded) Close() error {
 		return nil
 	}
 	e.closed = true
+	items, _ := e.index.DocCount()
+	dim := e.vecs.dim
 	e.vecs = vectorSlab{}
 	err := e.index.Close()
 	if e.cache != nil {
-		e.cache.close(err == nil, e.log)
+		e.cache.close(err == nil, int(items), dim, e.log)
 	}
 	return err
 }

@@ -45,10 +45,13 @@ const manifestName = "phoenix-manifest.json"
 const cacheFormat = 1
 
 type manifest struct {
-	Format     int             `json:"format"`
-	Bleve      string          `json:"bleve"`
-	Generation string          `json:"generation"`
-	Files      []manifestEntry `json:"files"`
+	Format     int    `json:"format"`
+	Bleve      string `json:"bleve"`
+	Generation string `json:"generation"`
+	// Items and Dim size the vector slab before it is loaded (hints only).
+	Items int             `json:"items"`
+	Dim   int             `json:"dim,omitempty"`
+	Files []manifestEntry `json:"files"`
 }
 
 type manifestEntry struct {
@@ -139,12 +142,12 @@ func (e *Embedded) openCached(ic IndexCacher, dir string, wantVecs bool, progres
 		return fmt.Errorf("memory: %w", err)
 	}
 	e.cache.gen = gen
-	why := checkCache(dir, hex.EncodeToString(gen))
+	m, why := checkCache(dir, hex.EncodeToString(gen))
 	if why == "" {
 		idx, err := bleve.Open(dir)
 		if err == nil {
 			if wantVecs {
-				if err := e.loadVectors(); err != nil {
+				if err := e.loadVectors(m.Items, m.Dim); err != nil {
 					idx.Close()
 					return err
 				}
@@ -176,9 +179,14 @@ func (e *Embedded) openCached(ic IndexCacher, dir string, wantVecs bool, progres
 	return nil
 }
 
-// checkCache says why the cache in dir cannot be used for generation gen
-// ("" if it can).
-func checkCache(dir, gen string) string {
+// checkCache returns the manifest of the cache in dir and says why the
+// cache cannot be used for generation gen ("" if it can).
+func checkCache(dir, gen string) (m manifest, why string) {
+	why = checkCache1(dir, gen, &m)
+	return m, why
+}
+
+func checkCache1(dir, gen string, m *manifest) string {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -189,8 +197,7 @@ func checkCache(dir, gen string) string {
 	if err != nil {
 		return fmt.Sprintf("reading its manifest: %v", err)
 	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := json.Unmarshal(data, m); err != nil {
 		return fmt.Sprintf("its manifest is corrupt: %v", err)
 	}
 	switch {
@@ -297,7 +304,7 @@ func (e *Embedded) indexFailed() {
 
 // close runs after the index closed: it writes the manifest if the index
 // reflects the image's memory, and frees the directory for another store.
-func (c *indexCache) close(closedOK bool, log *slog.Logger) {
+func (c *indexCache) close(closedOK bool, items, dim int, log *slog.Logger) {
 	defer c.unregister()
 	c.mu.Lock()
 	stale := c.stale || c.foreign || !closedOK
@@ -306,7 +313,7 @@ func (c *indexCache) close(closedOK bool, log *slog.Logger) {
 		log.Info("memory: the index cache may not reflect the items; the next open rebuilds it", "dir", c.dir)
 		return
 	}
-	if err := writeManifest(c.dir, c.gen); err != nil {
+	if err := writeManifest(c.dir, manifest{Generation: hex.EncodeToString(c.gen), Items: items, Dim: dim}); err != nil {
 		log.Warn("memory: writing the index cache's manifest (the next open rebuilds it)", "dir", c.dir, "err", err)
 	}
 }
@@ -319,12 +326,13 @@ func (c *indexCache) unregister() {
 	openCachesMu.Unlock()
 }
 
-func writeManifest(dir string, gen []byte) error {
+func writeManifest(dir string, m manifest) error {
 	files, err := cacheFiles(dir)
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(manifest{Format: cacheFormat, Bleve: bleveVersion(), Generation: hex.EncodeToString(gen), Files: files}, "", " ")
+	m.Format, m.Bleve, m.Files = cacheFormat, bleveVersion(), files
+	data, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
 		return err
 	}
