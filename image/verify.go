@@ -119,6 +119,10 @@ func (im *Image) Verify(progress func(done, total int64)) (*VerifyReport, error)
 				if len(v) != auditHeadLen {
 					rep.add(0, "meta", "%s is %d bytes, want %d", k, len(v), auditHeadLen)
 				}
+			case bytes.Equal(k, keyMemoryGen):
+				if len(v) != memoryGenLen {
+					rep.add(0, "meta", "%s is %d bytes, want %d", k, len(v), memoryGenLen)
+				}
 			case bytes.Equal(k, keyHSeq), bytes.Equal(k, keyCreated), bytes.Equal(k, keyApprovalSeq), bytes.Equal(k, keyPrefSeq):
 				if len(v) != 8 {
 					rep.add(0, "meta", "%s is %d bytes, want 8", k, len(v))

@@ -31,11 +31,13 @@ import (
 const weaviateSettle = 10 * time.Second
 
 var (
-	benchMu      sync.Mutex
-	benchStores  = map[string]Store{}
-	benchImages  = map[int]*image.Image{} // of the embedded stores, by size
-	benchServer  *weaviatetest.Server
-	benchTempDir string
+	benchMu     sync.Mutex
+	benchStores = map[string]Store{}
+	benchImages = map[int]*image.Image{} // of the embedded stores, by size
+	// the images of the open benchmarks, by size
+	benchOpenImages = map[int]*image.Image{}
+	benchServer     *weaviatetest.Server
+	benchTempDir    string
 )
 
 func TestMain(m *testing.M) {
@@ -45,6 +47,9 @@ func TestMain(m *testing.M) {
 		s.Close()
 	}
 	for _, im := range benchImages {
+		im.Close()
+	}
+	for _, im := range benchOpenImages {
 		im.Close()
 	}
 	if benchServer != nil {
@@ -232,24 +237,88 @@ func BenchmarkMemorySearchWeaviate100k(b *testing.B) { benchSearch(b, "weaviate"
 func BenchmarkMemorySearchEmbeddedBM25_10k(b *testing.B)  { benchSearch(b, "embedded-bm25", 10_000) }
 func BenchmarkMemorySearchEmbeddedBM25_100k(b *testing.B) { benchSearch(b, "embedded-bm25", 100_000) }
 
-// Opening the embedded store: reading the items from the image and
-// rebuilding the bleve index, the cache that is not stored.
-func benchOpen(b *testing.B, n int) {
-	benchStore(b, "embedded", n)
-	benchMu.Lock()
-	im := benchImages[n]
-	benchMu.Unlock()
+// Opening the embedded store, on an image of its own per size (the shared
+// search store would hold the index cache): cold, with no cache, reads
+// the items and rebuilds the bleve index on disk (what every open cost
+// before the cache); warm opens the valid cache (checking its manifest and
+// files); warm with vectors also reads the items' vectors from the image
+// for the cosine scan (a store with an embedder). Each iteration closes the
+// store, which writes the cache's manifest.
+func benchOpen(b *testing.B, n int, mode string) {
+	im := benchOpenImage(b, n)
+	opts := Options{}
+	if mode == "warm-vectors" {
+		opts.Embedder = &fakeEmbedder{}
+	}
+	want := map[string]string{"cold": "rebuilt", "warm": "cache", "warm-vectors": "cache"}[mode]
 	for b.Loop() {
-		e, err := OpenEmbedded(im, Options{}, nil)
+		if mode == "cold" {
+			b.StopTimer()
+			if err := os.RemoveAll(im.MemoryIndexDir()); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		e, err := OpenEmbedded(im, opts, nil)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if e.opened != want {
+			b.Fatalf("the index opened from %q, want %q", e.opened, want)
 		}
 		if c, _ := e.Count(context.Background()); c != n {
 			b.Fatalf("opened %d items, want %d", c, n)
 		}
-		e.Close()
+		if mode == "warm-vectors" && len(e.vecs.ids) != n {
+			b.Fatalf("loaded %d vectors, want %d", len(e.vecs.ids), n)
+		}
+		if err := e.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
-func BenchmarkMemoryOpenEmbedded10k(b *testing.B)  { benchOpen(b, 10_000) }
-func BenchmarkMemoryOpenEmbedded100k(b *testing.B) { benchOpen(b, 100_000) }
+// benchOpenImage returns an image holding n items and a valid index cache.
+func benchOpenImage(b *testing.B, n int) *image.Image {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if im := benchOpenImages[n]; im != nil {
+		return im
+	}
+	b.StopTimer()
+	defer b.StartTimer()
+	if benchTempDir == "" {
+		d, err := os.MkdirTemp("", "memory-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchTempDir = d
+	}
+	im, err := image.Create(filepath.Join(benchTempDir, fmt.Sprintf("open-%d.image", n)), image.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := OpenEmbedded(im, Options{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	items := benchItems(n)
+	for start := 0; start < n; start += 5000 {
+		if err := e.RememberAll(items[start:min(start+5000, n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		b.Fatal(err)
+	}
+	benchOpenImages[n] = im
+	return im
+}
+
+func BenchmarkMemoryOpenEmbedded10k(b *testing.B)             { benchOpen(b, 10_000, "cold") }
+func BenchmarkMemoryOpenEmbedded100k(b *testing.B)            { benchOpen(b, 100_000, "cold") }
+func BenchmarkMemoryOpenEmbeddedWarm10k(b *testing.B)         { benchOpen(b, 10_000, "warm") }
+func BenchmarkMemoryOpenEmbeddedWarm100k(b *testing.B)        { benchOpen(b, 100_000, "warm") }
+func BenchmarkMemoryOpenEmbeddedWarmVectors10k(b *testing.B)  { benchOpen(b, 10_000, "warm-vectors") }
+func BenchmarkMemoryOpenEmbeddedWarmVectors100k(b *testing.B) { benchOpen(b, 100_000, "warm-vectors") }

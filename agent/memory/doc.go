@@ -9,10 +9,12 @@
 //   - Embedded (the default): the items live in the image (its r/ keyspace,
 //     through the small Persister interface that *image.Image implements),
 //     so they survive a restart and travel with export and import. Search
-//     is BM25 over a bleve index kept in memory (a cache rebuilt from the
-//     image at Open), plus, when an Embedder is configured, an exact cosine
-//     scan over the items' vectors; the two rankings are combined by
-//     reciprocal rank fusion. With no embedder, BM25 alone answers.
+//     is BM25 over a bleve index, plus, when an Embedder is configured, an
+//     exact cosine scan over the items' vectors; the two rankings are
+//     combined by reciprocal rank fusion. With no embedder, BM25 alone
+//     answers. The index is a cache kept on disk in the image directory
+//     (indexcache.go): opened as it is when it still reflects the image's
+//     memory, rebuilt from the items when not.
 //   - Weaviate: the items live in a Weaviate collection (one class), and a
 //     search is Weaviate's hybrid (BM25 plus vector) query; vectors come
 //     from the same Embedder (the class's vectorizer is "none").

@@ -518,6 +518,27 @@ func Anchors(sums []*Summary) []AnchorRow {
 	}
 	rows = append(rows, ratioRow(sums, "memory search, embedded, 100k / 10k", "BenchmarkMemorySearchEmbedded100k", "BenchmarkMemorySearchEmbedded10k", info, 0))
 	rows = append(rows, ratioRow(sums, "memory search, Weaviate, 100k / 10k", "BenchmarkMemorySearchWeaviate100k", "BenchmarkMemorySearchWeaviate10k", info, 0))
+
+	// Opening the embedded memory: cold (rebuild the index cache), warm
+	// (the cache is valid), warm with the vectors read for the cosine scan.
+	for _, n := range []string{"10k", "100k"} {
+		for _, o := range []struct{ label, bench string }{
+			{"cold (rebuild)", "BenchmarkMemoryOpenEmbedded"},
+			{"warm (cache)", "BenchmarkMemoryOpenEmbeddedWarm"},
+			{"warm, with vectors", "BenchmarkMemoryOpenEmbeddedWarmVectors"},
+		} {
+			name := o.bench + n
+			row := AnchorRow{Label: "memory open, " + o.label + ", " + n + " items", Target: "-", Verdict: "info"}
+			if v, ok := nsop(find(sums, name)); ok {
+				row.Inputs = short(name)
+				row.Value = fmt.Sprintf("%.1f ms", v/1e6)
+			} else {
+				row.Value, row.Verdict = "not run", notRun(name)
+			}
+			rows = append(rows, row)
+		}
+		rows = append(rows, ratioRow(sums, "memory open, cold / warm, "+n, "BenchmarkMemoryOpenEmbedded"+n, "BenchmarkMemoryOpenEmbeddedWarm"+n, info, 0))
+	}
 	return rows
 }
 

@@ -216,6 +216,12 @@ func TestAnchors(t *testing.T) {
 	}
 	want["memory search, embedded, 100k / 10k"] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemorySearchEmbedded100k, BenchmarkMemorySearchEmbedded10k)"}
 	want["memory search, Weaviate, 100k / 10k"] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemorySearchWeaviate100k, BenchmarkMemorySearchWeaviate10k)"}
+	for _, n := range []string{"10k", "100k"} {
+		for _, o := range [][2]string{{"cold (rebuild)", ""}, {"warm (cache)", "Warm"}, {"warm, with vectors", "WarmVectors"}} {
+			want["memory open, "+o[0]+", "+n+" items"] = struct{ value, target, verdict string }{"not run", "-", "not run (BenchmarkMemoryOpenEmbedded" + o[1] + n + ")"}
+		}
+		want["memory open, cold / warm, "+n] = struct{ value, target, verdict string }{"not run", "", "not run (BenchmarkMemoryOpenEmbedded" + n + ", BenchmarkMemoryOpenEmbeddedWarm" + n + ")"}
+	}
 	for label, w := range want {
 		r, ok := rows[label]
 		if !ok {
@@ -447,13 +453,21 @@ func TestMemoryAnchors(t *testing.T) {
 BenchmarkMemorySearchEmbedded10k-2    	     700	   1500000 ns/op
 BenchmarkMemorySearchEmbedded100k-2   	      60	  15000000 ns/op
 BenchmarkMemorySearchWeaviate10k-2    	     100	   6000000 ns/op
+BenchmarkMemoryOpenEmbedded10k-2      	       1	1200000000 ns/op
+BenchmarkMemoryOpenEmbeddedWarm10k-2  	     100	  12000000 ns/op
+BenchmarkMemoryOpenEmbeddedWarmVectors100k-2	       5	 400000000 ns/op
 `
 	rows := anchorsByLabel(Anchors(summarise(t, input)))
 	want := map[string]struct{ inputs, value, target, verdict string }{
-		"memory search, embedded, 10k items":      {"MemorySearchEmbedded10k", "1.50 ms", "-", "info"},
-		"memory search, Weaviate / embedded, 10k": {"MemorySearchWeaviate10k 6 ms / MemorySearchEmbedded10k 1.5 ms", "4.00", "", "info"},
-		"memory search, embedded, 100k / 10k":     {"MemorySearchEmbedded100k 15 ms / MemorySearchEmbedded10k 1.5 ms", "10.00", "", "info"},
-		"memory search, weaviate, 100k items":     {"", "not run", "-", "not run (BenchmarkMemorySearchWeaviate100k)"},
+		"memory search, embedded, 10k items":          {"MemorySearchEmbedded10k", "1.50 ms", "-", "info"},
+		"memory search, Weaviate / embedded, 10k":     {"MemorySearchWeaviate10k 6 ms / MemorySearchEmbedded10k 1.5 ms", "4.00", "", "info"},
+		"memory search, embedded, 100k / 10k":         {"MemorySearchEmbedded100k 15 ms / MemorySearchEmbedded10k 1.5 ms", "10.00", "", "info"},
+		"memory search, weaviate, 100k items":         {"", "not run", "-", "not run (BenchmarkMemorySearchWeaviate100k)"},
+		"memory open, cold (rebuild), 10k items":      {"MemoryOpenEmbedded10k", "1200.0 ms", "-", "info"},
+		"memory open, warm (cache), 10k items":        {"MemoryOpenEmbeddedWarm10k", "12.0 ms", "-", "info"},
+		"memory open, warm, with vectors, 100k items": {"MemoryOpenEmbeddedWarmVectors100k", "400.0 ms", "-", "info"},
+		"memory open, cold / warm, 10k":               {"MemoryOpenEmbedded10k 1.2 s / MemoryOpenEmbeddedWarm10k 12 ms", "100.00", "", "info"},
+		"memory open, warm (cache), 100k items":       {"", "not run", "-", "not run (BenchmarkMemoryOpenEmbeddedWarm100k)"},
 	}
 	for label, w := range want {
 		r, ok := rows[label]
