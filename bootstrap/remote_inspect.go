@@ -171,10 +171,10 @@ func (b *RemoteBackend) Inspect(ctx context.Context, path string) (*remote.Inspe
 			}
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool { return inspectKeyBefore(keys[i], keys[j]) })
+		sort.Slice(keys, func(i, j int) bool { return vm.KeyBefore(keys[i], keys[j]) })
 		for _, k := range keys {
 			x := t.RawGet(k)
-			out.Entries = append(out.Entries, remote.Entry{Key: inspectKey(k), Value: inspectString(v, x), Ref: b.refPath(v, x)})
+			out.Entries = append(out.Entries, remote.Entry{Key: vm.KeyText(k), Value: inspectString(v, x), Ref: b.refPath(v, x)})
 		}
 		return nil
 	})
@@ -190,25 +190,4 @@ func inspectString(v *vm.VM, val lua.LValue) string {
 		return "<" + err.Error() + ">"
 	}
 	return s
-}
-
-// inspectKeyBefore orders numbers first (ascending), then the other keys
-// by text, as the local inspector does.
-func inspectKeyBefore(a, b lua.LValue) bool {
-	an, aNum := a.(lua.LNumber)
-	bn, bNum := b.(lua.LNumber)
-	switch {
-	case aNum && bNum:
-		return an < bn
-	case aNum != bNum:
-		return aNum
-	}
-	return inspectKey(a) < inspectKey(b)
-}
-
-func inspectKey(k lua.LValue) string {
-	if s, ok := k.(lua.LString); ok {
-		return string(s)
-	}
-	return k.String()
 }

@@ -239,32 +239,12 @@ func (m VMImage) Inspect(ref ValueRef) (InspectView, error) {
 		}
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keyBefore(keys[i], keys[j]) })
+	sort.Slice(keys, func(i, j int) bool { return vm.KeyBefore(keys[i], keys[j]) })
 	for _, k := range keys {
 		x := t.RawGet(k)
-		view.Entries = append(view.Entries, Entry{Key: keyText(k), Value: m.printString(x), Ref: RefOf(v, x)})
+		view.Entries = append(view.Entries, Entry{Key: vm.KeyText(k), Value: m.printString(x), Ref: RefOf(v, x)})
 	}
 	return view, nil
-}
-
-// keyBefore orders numbers first (ascending), then the other keys by text.
-func keyBefore(a, b lua.LValue) bool {
-	an, aNum := a.(lua.LNumber)
-	bn, bNum := b.(lua.LNumber)
-	switch {
-	case aNum && bNum:
-		return an < bn
-	case aNum != bNum:
-		return aNum
-	}
-	return keyText(a) < keyText(b)
-}
-
-func keyText(k lua.LValue) string {
-	if s, ok := k.(lua.LString); ok {
-		return string(s)
-	}
-	return k.String()
 }
 
 // SetSlot implements Inspecting. A key that reads as a number names a

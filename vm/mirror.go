@@ -227,3 +227,26 @@ func (v *VM) Revert(o *Object, selector string) error {
 	}
 	return v.DefineMethod(o, selector, last.Old)
 }
+
+// KeyBefore orders a table's keys as inspectors show them: numbers first
+// (ascending), then the other keys by their text (KeyText).
+func KeyBefore(a, b lua.LValue) bool {
+	an, aNum := a.(lua.LNumber)
+	bn, bNum := b.(lua.LNumber)
+	switch {
+	case aNum && bNum:
+		return an < bn
+	case aNum != bNum:
+		return aNum
+	}
+	return KeyText(a) < KeyText(b)
+}
+
+// KeyText is a table key as an inspector shows it: a string as itself,
+// anything else as Lua prints it.
+func KeyText(k lua.LValue) string {
+	if s, ok := k.(lua.LString); ok {
+		return string(s)
+	}
+	return k.String()
+}
