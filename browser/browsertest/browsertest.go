@@ -16,11 +16,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gioui.org/f32"
 	"gioui.org/font/gofont"
 	"gioui.org/gpu/headless"
 	"gioui.org/io/input"
+	"gioui.org/io/key"
 	"gioui.org/io/pointer"
 	"gioui.org/op"
 	"gioui.org/text"
@@ -173,4 +175,18 @@ func Click(r *input.Router, p image.Point) {
 		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
 		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
 	)
+}
+
+// Enter clicks the middle of the editor at box, types s at its end and
+// presses Return, laying out a frame (frame) after each step, as a person
+// entering one line (a chat request, say) does.
+func Enter(r *input.Router, box image.Rectangle, s string, frame func()) {
+	Click(r, box.Min.Add(box.Max).Div(2))
+	frame()
+	n := utf8.RuneCountInString(s)
+	r.Queue(key.EditEvent{Text: s}, key.SelectionEvent{Start: n, End: n})
+	frame()
+	r.Queue(key.Event{Name: key.NameReturn, State: key.Press}, key.Event{Name: key.NameReturn, State: key.Release})
+	frame()
+	frame()
 }

@@ -10,12 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	"gioui.org/f32"
 	"gioui.org/io/input"
-	"gioui.org/io/key"
-	"gioui.org/io/pointer"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
@@ -167,18 +163,7 @@ func (g *attachedChatGUI) typeRequest(s string) {
 	if r.Empty() {
 		g.t.Fatal("no chat input on screen")
 	}
-	pos := f32.Pt(float32(r.Min.X+r.Max.X)/2, float32(r.Min.Y+r.Max.Y)/2)
-	g.r.Queue(
-		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
-		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
-	)
-	g.frame()
-	n := utf8.RuneCountInString(s)
-	g.r.Queue(key.EditEvent{Text: s}, key.SelectionEvent{Start: n, End: n})
-	g.frame()
-	g.r.Queue(key.Event{Name: key.NameReturn, State: key.Press}, key.Event{Name: key.NameReturn, State: key.Release})
-	g.frame()
-	g.frame()
+	browsertest.Enter(&g.r, r, s, g.frame)
 }
 
 // TestGUIAttachChatRunsTheServersAgent: in the attached window's Chat

@@ -139,18 +139,7 @@ func (g *chatGUI) typeRequest(s string) {
 	if r.Empty() {
 		g.t.Fatal("no chat input on screen")
 	}
-	pos := f32.Pt(float32(r.Min.X+r.Max.X)/2, float32(r.Min.Y+r.Max.Y)/2)
-	g.r.Queue(
-		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
-		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
-	)
-	g.frame()
-	n := utf8.RuneCountInString(s)
-	g.r.Queue(key.EditEvent{Text: s}, key.SelectionEvent{Start: n, End: n})
-	g.frame()
-	g.r.Queue(key.Event{Name: key.NameReturn, State: key.Press}, key.Event{Name: key.NameReturn, State: key.Release})
-	g.frame()
-	g.frame()
+	browsertest.Enter(&g.r, r, s, g.frame)
 }
 
 func (g *chatGUI) waitFor(what string, ok func() bool) {
