@@ -99,7 +99,6 @@ func (r *Resolver) Resolve(ctx context.Context, v *vm.VM, req *vm.DNURequest) (b
 	call, callOK := reproduceCall(v, req)
 	ctxText := describeContext(v, target, req, call)
 	ctxText += preferencesSection(r.preferenceStore(), tname) // "The person's preferences" (preferences.go)
-
 	purpose, _, _ := strings.Cut(ctxText, "\n")
 	ctxText += r.recallFor(ctx, purpose, req.Selector)
 	msgs := []openai.ChatCompletionMessage{

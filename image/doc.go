@@ -44,8 +44,8 @@
 //	q/<id>                           JSON Approval; id is 1-64 of [A-Za-z0-9._-]
 //	m/pref-seq                       8-byte BE last preference seq assigned (absent = 0)
 //	p/<seq>                          JSON Preference (preferences.go), seq 1, 2, 3, ...
-
 //	r/<id>                           a memory item of agent/memory (opaque bytes); id as for q/
+//	m/memory-gen                     16 random bytes, rewritten with every change to r/ (the memory index cache's check)
 //
 // History sequence numbers are global to the image and increase with every
 // entry committed, so a method's entries sort oldest first. A selector may

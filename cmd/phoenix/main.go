@@ -83,7 +83,6 @@ or the repl when there is no display or this build has no GUI.`,
 		approvalsCmd(g), auditCmd(g), shellCmd(g), guiCmd(g), sandboxExecCmd(), sandboxIdleCmd())
 	root.AddCommand(serveCmd(g), attachCmd(g))
 	addGUIAttach(root) // gui --attach ADDR (guiattach.go)
-
 	root.AddCommand(memoryCmd(g))
 	root.AddCommand(bootCmd(g))
 	return root
