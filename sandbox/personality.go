@@ -193,6 +193,7 @@ func NewPersonalities(opts PersonalityOptions) (*Personalities, error) {
 	}
 	p := &Personalities{opts: opts, log: opts.Log, running: map[string]*personality{}}
 	if opts.StateDir == "" {
+		reapOrphans(opts.Runsc, os.TempDir(), "phoenix-personality-", opts.Log)
 		d, err := os.MkdirTemp("", "phoenix-personality-")
 		if err != nil {
 			return nil, err

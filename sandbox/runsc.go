@@ -138,6 +138,7 @@ func NewRunsc(opts RunscOptions) (Validator, error) {
 	}
 	v := &runscV{opts: opts, log: opts.Log, cold: opts.Pool < 0, boxes: map[string]*box{}}
 	if opts.StateDir == "" {
+		reapOrphans(opts.Runsc, os.TempDir(), "phoenix-sandbox-", opts.Log)
 		d, err := os.MkdirTemp("", "phoenix-sandbox-")
 		if err != nil {
 			return nil, err
