@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/phoenix-image/phoenix/vm"
 )
 
@@ -66,4 +67,26 @@ func (im *Image) Info() (*Info, error) {
 	in.Snapshots = len(snaps)
 	in.SnapshotsSize = dirSize(snapshotsDir(im.path))
 	return in, nil
+}
+
+// CountRecords counts the image's records (its persistent objects), what
+// Info reports as Records, reading only the record keyspace's keys rather
+// than every entry of the store.
+func (im *Image) CountRecords() (int64, error) {
+	if err := im.checkOpen("count the records of"); err != nil {
+		return 0, err
+	}
+	it, err := im.db.NewIter(&pebble.IterOptions{LowerBound: prefixRecord, UpperBound: prefixEnd(prefixRecord)})
+	if err != nil {
+		return 0, fmt.Errorf("image: records of %s: %w", im.path, err)
+	}
+	defer it.Close()
+	var n int64
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	if err := it.Error(); err != nil {
+		return 0, fmt.Errorf("image: records of %s: %w", im.path, err)
+	}
+	return n, nil
 }

@@ -287,4 +287,12 @@ func TestInfo(t *testing.T) {
 		in.HistoryEntries != 3 || in.DiskSize <= 0 || in.Snapshots != 1 || in.Created.IsZero() {
 		t.Fatalf("info %+v", in)
 	}
+	// CountRecords (the GUI's status bar) counts what Info does, reading
+	// only the record keys: history, audit and the rest are not records.
+	if _, err := im.AppendAudit("test", "human", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := im.CountRecords(); err != nil || n != in.Records {
+		t.Fatalf("CountRecords = %d, %v; Info says %d", n, err, in.Records)
+	}
 }

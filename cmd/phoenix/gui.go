@@ -162,7 +162,9 @@ func (u *gui) Layout(gtx layout.Context) layout.Dimensions {
 	if u.eval.TakeChanged() {
 		u.Browser.Refresh() // a do-it may have changed what the browser shows
 		u.inspector.Refresh()
-		u.counter.Recount()
+		if !u.eval.RolledBack() { // a rolled-back evaluation changed no records
+			u.counter.Recount()
+		}
 	}
 	paint.FillShape(gtx.Ops, u.th.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,

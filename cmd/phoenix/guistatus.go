@@ -108,11 +108,5 @@ func (c *objectCounter) Resume(im *image.Image) {
 }
 
 func recordsOf(im *image.Image) func() (int64, error) {
-	return func() (int64, error) {
-		in, err := im.Info()
-		if err != nil {
-			return 0, err
-		}
-		return in.Records, nil
-	}
+	return im.CountRecords
 }
